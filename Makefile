@@ -1,0 +1,110 @@
+# Keel: the two commands of the README are `make demo` and `make test`.
+# Everything else here is a step of those two.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+WORK := $(CURDIR)/.testbed
+COLLECTIONS := $(WORK)/collections
+SCENARIOS ?= host inner_engine
+
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export ANSIBLE_FORCE_COLOR := 0
+export NO_COLOR := 1
+export PY_COLORS := 0
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+# Run a step, print how long it took, keep its exit code.
+phase = @printf '\n===== phase %s =====\n' '$(1)'; start=$$(date +%s); rc=0; $(2) || rc=$$?; \
+        printf '===== phase %s: %ss, %s =====\n' '$(1)' "$$(( $$(date +%s) - start ))" \
+          "$$( [ $$rc -eq 0 ] && echo ok || echo "FAILED (exit $$rc)")" | tee -a $(WORK)/phases.log; exit $$rc
+
+.PHONY: help
+help:
+	@echo "make demo     set up everything, converge the main playbook on a sandbox host, print the result"
+	@echo "make test     set up everything and run every test (lint, unit, build, sanity, molecule)"
+	@echo "steps: venv testbed lint unit build sanity molecule (SCENARIOS='host inner_engine'), clean"
+
+$(WORK):
+	@mkdir -p $(WORK)
+
+# The virtualenv, rebuilt when the pinned requirements change.
+$(BIN)/.keel-stamp: requirements.txt constraints.txt | $(WORK)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt -c constraints.txt
+	@touch $@
+
+# The collection as Ansible finds it: ansible_collections/keel/infra -> this tree.
+$(COLLECTIONS)/ansible_collections/keel/infra: | $(WORK)
+	@mkdir -p $(@D)
+	@ln -sfn $(CURDIR) $@
+
+.PHONY: venv
+venv: $(BIN)/.keel-stamp $(COLLECTIONS)/ansible_collections/keel/infra
+
+.PHONY: testbed
+testbed: venv
+	$(BIN)/python testbed/keel_testbed.py all
+
+.PHONY: lint
+lint: venv
+	yamllint --strict .
+	ansible-lint --profile production --offline
+	ruff check .
+
+.PHONY: unit
+unit: venv
+	cd $(COLLECTIONS)/ansible_collections/keel/infra && \
+	  PYTHONPATH=$(COLLECTIONS) pytest -q -p no:cacheprovider tests/unit
+
+# Build the collection tarball and install it into a scratch path, as a user would.
+.PHONY: build
+build: venv
+	rm -rf $(WORK)/build $(WORK)/installed
+	ansible-galaxy collection build --output-path $(WORK)/build .
+	ansible-galaxy collection install --offline --no-deps -p $(WORK)/installed $(WORK)/build/keel-infra-*.tar.gz
+	ANSIBLE_COLLECTIONS_PATH=$(WORK)/installed ansible-doc -t filter keel.infra.image_ref > /dev/null
+	ANSIBLE_COLLECTIONS_PATH=$(WORK)/installed ansible-doc -t role keel.infra.docker_engine > /dev/null
+
+# ansible-test wants the tree at ansible_collections/keel/infra: run it on a copy.
+.PHONY: sanity
+sanity: venv
+	rm -rf $(WORK)/sanity && mkdir -p $(WORK)/sanity/ansible_collections/keel/infra
+	git ls-files -z --cached --others --exclude-standard | \
+	  tar --null -T - -cf - | tar -xf - -C $(WORK)/sanity/ansible_collections/keel/infra
+	cd $(WORK)/sanity/ansible_collections/keel/infra && \
+	  ansible-test sanity --venv --python 3.11 --color no
+
+.PHONY: molecule
+molecule: venv
+	@for s in $(SCENARIOS); do \
+	  echo "--- molecule test -s $$s"; start=$$(date +%s); \
+	  molecule test -s $$s; \
+	  echo "--- molecule $$s: $$(( $$(date +%s) - start ))s" | tee -a $(WORK)/phases.log; \
+	done
+
+.PHONY: test
+test: | $(WORK)
+	@: > $(WORK)/phases.log
+	$(call phase,venv,$(MAKE) --no-print-directory venv)
+	$(call phase,engine and images,$(MAKE) --no-print-directory testbed)
+	$(call phase,lint,$(MAKE) --no-print-directory lint)
+	$(call phase,unit,$(MAKE) --no-print-directory unit)
+	$(call phase,build and install,$(MAKE) --no-print-directory build)
+	$(call phase,sanity,$(MAKE) --no-print-directory sanity)
+	$(call phase,molecule,$(MAKE) --no-print-directory molecule)
+	@printf '\n===== summary =====\n'; cat $(WORK)/phases.log
+
+.PHONY: demo
+demo: testbed
+	ansible-playbook testbed/demo.yml
+
+.PHONY: clean
+clean:
+	rm -rf $(WORK)/build $(WORK)/installed $(WORK)/sanity
