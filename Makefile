@@ -68,18 +68,34 @@ unit: venv
 build: venv
 	rm -rf $(WORK)/build $(WORK)/installed
 	ansible-galaxy collection build --output-path $(WORK)/build .
-	ansible-galaxy collection install --offline --no-deps -p $(WORK)/installed $(WORK)/build/keel-infra-*.tar.gz
+	ANSIBLE_COLLECTIONS_PATH=$(WORK)/installed ansible-galaxy collection install --offline --no-deps --force \
+	  -p $(WORK)/installed $(WORK)/build/keel-infra-*.tar.gz
 	ANSIBLE_COLLECTIONS_PATH=$(WORK)/installed ansible-doc -t filter keel.infra.image_ref > /dev/null
 	ANSIBLE_COLLECTIONS_PATH=$(WORK)/installed ansible-doc -t role keel.infra.docker_engine > /dev/null
 
-# ansible-test wants the tree at ansible_collections/keel/infra: run it on a copy.
+# ansible-test wants the tree at ansible_collections/keel/infra, outside any other
+# git work tree (this one ignores .testbed/): run it on a copy in a scratch dir.
+# Its test requirements go into a venv of their own; pip's bootstrap in the venvs
+# ansible-test makes comes from testbed/get_pip_bootstrap.py (see there why).
+SANITY_VENV := $(WORK)/sanity-venv
+$(SANITY_VENV)/.keel-stamp: requirements.txt constraints.txt | $(WORK)
+	$(PYTHON) -m venv $(SANITY_VENV)
+	$(SANITY_VENV)/bin/pip install -q --upgrade pip
+	$(SANITY_VENV)/bin/pip install -q ansible-core -c constraints.txt
+	@touch $@
+
 .PHONY: sanity
-sanity: venv
-	rm -rf $(WORK)/sanity && mkdir -p $(WORK)/sanity/ansible_collections/keel/infra
-	git ls-files -z --cached --others --exclude-standard | \
-	  tar --null -T - -cf - | tar -xf - -C $(WORK)/sanity/ansible_collections/keel/infra
-	cd $(WORK)/sanity/ansible_collections/keel/infra && \
-	  ansible-test sanity --venv --python 3.11 --color no
+sanity: $(SANITY_VENV)/.keel-stamp
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	  dest=$$tmp/ansible_collections/keel/infra; mkdir -p $$dest; \
+	  git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -xf - -C $$dest; \
+	  ver=$$($(SANITY_VENV)/bin/python -c 'import ansible_test, pathlib, re; \
+	    src = (pathlib.Path(ansible_test.__file__).parent / "_internal/python_requirements.py").read_text(); \
+	    print(re.search(r"pip=.([0-9.]+).", src).group(1).replace(".", "_"))'); \
+	  shim=$$HOME/.ansible/test/cache/get_pip_$$ver.py; \
+	  [ -e $$shim ] || install -D -m 0644 testbed/get_pip_bootstrap.py $$shim; \
+	  cd $$dest && PATH=$(SANITY_VENV)/bin:$$PATH \
+	    ansible-test sanity --requirements --python 3.11 --color no
 
 .PHONY: molecule
 molecule: venv
@@ -107,4 +123,4 @@ demo: testbed
 
 .PHONY: clean
 clean:
-	rm -rf $(WORK)/build $(WORK)/installed $(WORK)/sanity
+	rm -rf $(WORK)/build $(WORK)/installed

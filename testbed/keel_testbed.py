@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Keel test bed: a Docker engine, host images and an image supply, from nothing.
 
 The machine this runs on has no container registry and no Ansible Galaxy, and
@@ -144,9 +143,9 @@ def ensure_engine(timeout: float = 90.0) -> None:
     tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
     if proc.poll() is None:
         proc.terminate()
+    why = f"exited {proc.returncode}" if proc.returncode is not None else f"gave no answer in {timeout:.0f}s"
     raise TestbedError(
-        f"the Docker engine did not start (dockerd {'exited ' + str(proc.returncode) if proc.returncode is not None else 'gave no answer in %ds' % timeout}).\n"
-        f"last lines of {log}:\n{tail}",
+        f"the Docker engine did not start (dockerd {why}).\nlast lines of {log}:\n{tail}",
         "this machine cannot run containers as it is: check that it allows dockerd (root, cgroups, iptables, "
         "overlay filesystem), or point DOCKER_HOST at a working engine, then run `make testbed` again",
     )
@@ -166,7 +165,9 @@ def ensure_compose(cfg: dict) -> Path:
             say(f"compose: {version} cached at {target}")
             return target
     if not shutil.which("go"):
-        raise TestbedError("Go is needed to build the Compose plugin and is not on PATH", "install Go 1.21+ and run again")
+        raise TestbedError(
+            "Go is needed to build the Compose plugin and is not on PATH", "install Go 1.21+ and run again"
+        )
     module = cfg["compose"]["module"]
     say(f"compose: building {module}/cmd@{version} from the Go module proxy")
     with tempfile.TemporaryDirectory() as gobin:
@@ -204,11 +205,15 @@ def build_order(images: dict[str, dict]) -> list[str]:
     for key, deps in graph.items():
         unknown = deps - images.keys()
         if unknown:
-            raise TestbedError(f"image {key} comes after unknown image(s) {sorted(unknown)}", "fix its image.yml")
+            raise TestbedError(
+                f"image {key} comes after unknown image(s) {sorted(unknown)}", "fix `after:` in its image.yml"
+            )
     try:
         return list(graphlib.TopologicalSorter(graph).static_order())
     except graphlib.CycleError as exc:
-        raise TestbedError(f"images depend on each other in a cycle: {exc.args[1]}", "fix `after:` in image.yml") from exc
+        raise TestbedError(
+            f"images depend on each other in a cycle: {exc.args[1]}", "fix `after:` in image.yml"
+        ) from exc
 
 
 def recipe_hashes(images: dict[str, dict], cfg: dict) -> dict[str, str]:
@@ -321,7 +326,9 @@ def ensure_registry(cfg: dict, images: dict[str, dict]) -> None:
     ensure_network(reg["network"])
     ref = images["registry"]["ref"]
     want = out(["docker", "image", "inspect", "--format", "{{.Id}}", ref])
-    proc = run(["docker", "inspect", "--format", "{{.Image}} {{.State.Running}}", reg["container"]], capture=True, check=False)
+    proc = run(
+        ["docker", "inspect", "--format", "{{.Image}} {{.State.Running}}", reg["container"]], capture=True, check=False
+    )
     current = proc.stdout.decode().split() if proc.returncode == 0 else []
     if current == [want, "true"]:
         say(f"registry {reg['container']}: running")
@@ -337,7 +344,7 @@ def ensure_registry(cfg: dict, images: dict[str, dict]) -> None:
             capture=True,
         )
         say(f"registry {reg['container']}: started on network {reg['network']}, 127.0.0.1:{reg['port']}")
-    for _ in range(30):
+    for _attempt in range(30):
         if registry_ready(reg["port"]):
             return
         time.sleep(1)
@@ -382,7 +389,8 @@ def ensure_supply(cfg: dict, images: dict[str, dict], compose: Path) -> None:
         "keel_testbed_mirrored": sorted(mirrored),
         "keel_testbed_images": {key: img["ref"] for key, img in sorted(images.items())},
     }
-    SUPPLY_FILE.write_text("---\n# Written by testbed/keel_testbed.py; do not edit.\n" + yaml.safe_dump(supply, sort_keys=True))
+    header = "---\n# Written by testbed/keel_testbed.py; do not edit.\n"
+    SUPPLY_FILE.write_text(header + yaml.safe_dump(supply, sort_keys=True))
     say(f"supply: variables for Molecule in {SUPPLY_FILE.relative_to(PROJECT)}")
 
 

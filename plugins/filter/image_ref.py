@@ -18,13 +18,15 @@ def image_ref(ref):
     try:
         return normalize_image_ref(ref)
     except ImageRefError as exc:
-        raise AnsibleFilterError(str(exc))
+        raise AnsibleFilterError(str(exc)) from exc
 
 
 def missing_images(archives, present):
     """Return the archive items whose image is not among the present tags."""
     if not isinstance(archives, list):
-        raise AnsibleFilterError("missing_images expects a list of {image, src} items, got %s" % type(archives).__name__)
+        raise AnsibleFilterError(
+            "missing_images expects a list of {image, src} items, got %s" % type(archives).__name__
+        )
     have = set()
     for tag in present or []:
         try:
