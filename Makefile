@@ -124,3 +124,8 @@ demo: testbed
 .PHONY: clean
 clean:
 	rm -rf $(WORK)/build $(WORK)/installed
+
+.PHONY: demo-clean
+demo-clean:
+	-docker rm -f keel-demo
+	-docker volume rm keel-demo-docker
