@@ -270,11 +270,23 @@ def build_debootstrap(img: dict, recipe: str, cfg: dict) -> None:
 
 
 def build_dockerfile(img: dict, recipe: str) -> None:
-    run(
-        ["docker", "build", "--quiet", "--label", f"{RECIPE_LABEL}={recipe}", "-t", img["ref"], str(img["dir"])],
-        env={"DOCKER_BUILDKIT": "0"},
-        capture=True,
-    )
+    """`docker build` the recipe folder; a `prepare:` script first fills a scratch copy of it.
+
+    The script runs with the scratch build context as its working directory and
+    KEEL_TESTBED_CACHE in its environment (for download caches such as a Maven
+    repository). What it fetches is not part of the recipe hash: pin versions in
+    the recipe's own files so that the hash changes when the content does.
+    """
+    with tempfile.TemporaryDirectory(dir=CACHE, prefix="context-") as tmp:
+        context = Path(tmp) / "context"
+        shutil.copytree(img["dir"], context)
+        if img.get("prepare"):
+            run(["sh", img["prepare"]], cwd=context, env={"KEEL_TESTBED_CACHE": str(CACHE)}, capture=True)
+        run(
+            ["docker", "build", "--quiet", "--label", f"{RECIPE_LABEL}={recipe}", "-t", img["ref"], str(context)],
+            env={"DOCKER_BUILDKIT": "0"},
+            capture=True,
+        )
 
 
 def ensure_images(cfg: dict, only: list[str] | None = None) -> dict[str, dict]:
@@ -297,6 +309,7 @@ def ensure_images(cfg: dict, only: list[str] | None = None) -> dict[str, dict]:
         if img["builder"] == "debootstrap":
             build_debootstrap(img, recipe, cfg)
         elif img["builder"] == "dockerfile":
+            CACHE.mkdir(parents=True, exist_ok=True)
             build_dockerfile(img, recipe)
         else:
             raise TestbedError(f"image {key}: unknown builder {img['builder']!r}", "use debootstrap or dockerfile")

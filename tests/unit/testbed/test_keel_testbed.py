@@ -109,3 +109,22 @@ def test_engine_that_cannot_start_stops_with_a_message(tmp_path):
         assert "the Docker engine did not start (dockerd exited 1)" in proc.stderr
         assert "iptables not found" in proc.stderr
         assert "what to do:" in proc.stderr
+
+
+def test_prepare_fills_a_scratch_context_not_the_recipe(images_dir, tmp_path, monkeypatch):
+    """A dockerfile recipe's prepare script writes into the build context, never into the recipe."""
+    folder = make_image(images_dir, "app", files={"Dockerfile": "FROM scratch\n", "fetch.sh": "echo jar > lib.jar\n"})
+    (folder / "image.yml").write_text((folder / "image.yml").read_text() + "prepare: fetch.sh\n")
+    seen = tmp_path / "seen"
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    # The last argument of `docker build` is the context: record what it holds.
+    (fake / "docker").write_text(f'#!/bin/sh\nfor last; do :; done\nls "$last" > {seen}\n')
+    (fake / "docker").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}:/usr/bin:/bin")
+    monkeypatch.setattr(tb, "CACHE", tmp_path / "cache")
+    (tmp_path / "cache").mkdir()
+    img = tb.load_images()["app"]
+    tb.build_dockerfile(img, "abc")
+    assert seen.read_text().split() == ["Dockerfile", "fetch.sh", "image.yml", "lib.jar"]
+    assert not (folder / "lib.jar").exists()
