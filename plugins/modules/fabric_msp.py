@@ -1,0 +1,188 @@
+#!/usr/bin/python
+# Copyright: Keel maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: fabric_msp
+version_added: 0.1.0
+short_description: MSP and TLS material of one Hyperledger Fabric organization, made on its own host
+description:
+  - Creates the organization's signing CA and TLS CA, its public MSP definition (CA and TLS CA certificates,
+    NodeOUs C(config.yaml)) and one MSP folder plus one TLS key pair per peer, orderer, admin and client identity.
+  - Runs on the organization's host, so private keys are generated there and never travel. Only the public
+    MSP folder (O(path)/msp) and TLS CA certificate are meant to be exchanged with partners.
+  - Idempotent. Existing keys are never replaced. A certificate is issued again only when it is missing, expires
+    within O(renew_days), or no longer matches its identity (names, OU, TLS host names, issuing CA). A CA
+    certificate is not re-issued while its key exists.
+  - Keys are ECDSA P-256 in PKCS#8 PEM files with mode C(0600); certificates are C(0644).
+author: Keel maintainers (@keel-maintainers)
+requirements:
+  - cryptography (Debian package C(python3-cryptography)) on the managed host
+attributes:
+  check_mode:
+    support: full
+    description: Reports the files that would be written, writes nothing.
+  diff_mode:
+    support: none
+    description: Key material has no diff to show; RV(changed_files) lists what changed.
+options:
+  path:
+    description: Folder of the organization's material, for example C(/var/lib/keel/fabric/manufacturer.example.com).
+    type: path
+    required: true
+  domain:
+    description: The organization's domain; node names and certificate subjects derive from it.
+    type: str
+    required: true
+  msp_id:
+    description: The organization's MSP ID, for example C(ManufacturerMSP).
+    type: str
+    required: true
+  identities:
+    description: Identities of the organization.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Short name, a DNS label such as C(peer0), C(orderer1), C(admin), C(user1).
+        type: str
+        required: true
+      kind:
+        description: What the identity is; becomes its NodeOU.
+        type: str
+        required: true
+        choices: [peer, orderer, admin, client]
+      hosts:
+        description:
+          - Extra DNS names and IP addresses for the TLS certificate. Peers and orderers always get
+            C(<name>.<domain>).
+        type: list
+        elements: str
+        default: []
+  ca_validity_days:
+    description: Lifetime of new CA certificates.
+    type: int
+    default: 3650
+  cert_validity_days:
+    description: Lifetime of new identity and TLS certificates (never beyond the CA's).
+    type: int
+    default: 825
+  renew_days:
+    description: Issue a certificate again when it expires within this many days.
+    type: int
+    default: 30
+  country:
+    description: Country (C) in CA subjects, optional.
+    type: str
+  locality:
+    description: Locality (L) in CA subjects, optional.
+    type: str
+"""
+
+EXAMPLES = r"""
+- name: Material of Manufacturer, made on Manufacturer's host
+  keel.infra.fabric_msp:
+    path: /var/lib/keel/fabric/manufacturer.example.com
+    domain: manufacturer.example.com
+    msp_id: ManufacturerMSP
+    identities:
+      - name: peer0
+        kind: peer
+        hosts: [localhost, 127.0.0.1]
+      - name: admin
+        kind: admin
+"""
+
+RETURN = r"""
+changed_files:
+  description: Files written (or, in check mode, that would be written).
+  returned: always
+  type: list
+  elements: str
+msp_dir:
+  description: The organization's public MSP folder, the part partners import.
+  returned: always
+  type: str
+  sample: /var/lib/keel/fabric/manufacturer.example.com/msp
+identities:
+  description: Per C(kind/name), the identity's folder, certificate subject and TLS host names.
+  returned: always
+  type: dict
+  sample:
+    peer/peer0:
+      dir: /var/lib/keel/fabric/manufacturer.example.com/peers/peer0.manufacturer.example.com
+      subject: peer0.manufacturer.example.com
+      tls_hosts: [peer0.manufacturer.example.com, localhost]
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.keel.infra.plugins.module_utils._fabric_msp import (
+    HAS_CRYPTOGRAPHY,
+    MspError,
+    ensure_org,
+)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path", required=True),
+            domain=dict(type="str", required=True),
+            msp_id=dict(type="str", required=True),
+            identities=dict(
+                type="list",
+                elements="dict",
+                default=[],
+                options=dict(
+                    name=dict(type="str", required=True),
+                    kind=dict(type="str", required=True, choices=["peer", "orderer", "admin", "client"]),
+                    hosts=dict(type="list", elements="str", default=[]),
+                ),
+            ),
+            ca_validity_days=dict(type="int", default=3650),
+            cert_validity_days=dict(type="int", default=825),
+            renew_days=dict(type="int", default=30),
+            country=dict(type="str"),
+            locality=dict(type="str"),
+        ),
+        supports_check_mode=True,
+    )
+    if not HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib("cryptography"))
+    params = module.params
+    for key in ("ca_validity_days", "cert_validity_days"):
+        if params[key] <= 0:
+            module.fail_json(msg="%s must be a positive number of days" % key)
+    if params["renew_days"] < 0 or params["renew_days"] >= params["cert_validity_days"]:
+        module.fail_json(msg="renew_days must be at least 0 and less than cert_validity_days")
+    try:
+        changed, summary = ensure_org(
+            params["path"],
+            params["domain"],
+            params["msp_id"],
+            params["identities"],
+            check_mode=module.check_mode,
+            ca_validity_days=params["ca_validity_days"],
+            cert_validity_days=params["cert_validity_days"],
+            renew_days=params["renew_days"],
+            country=params["country"],
+            locality=params["locality"],
+        )
+    except MspError as exc:
+        module.fail_json(msg="fabric_msp: %s" % exc)
+    module.exit_json(
+        changed=bool(changed),
+        changed_files=changed,
+        msp_dir=summary["msp_dir"],
+        identities=summary["identities"],
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+# Copyright: Keel maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import stat
+
+import pytest
+from ansible_collections.keel.infra.plugins.module_utils._fabric_msp import MspError, ensure_org
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+DOMAIN = "manufacturer.example.com"
+IDENTITIES = [
+    {"name": "peer0", "kind": "peer", "hosts": ["localhost", "127.0.0.1"]},
+    {"name": "admin", "kind": "admin"},
+]
+
+
+def cert(path):
+    with open(path, "rb") as fh:
+        return x509.load_pem_x509_certificate(fh.read())
+
+
+def signed_by(child, parent):
+    parent.public_key().verify(child.signature, child.tbs_certificate_bytes, ec.ECDSA(child.signature_hash_algorithm))
+    return child.issuer == parent.subject
+
+
+def mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@pytest.fixture
+def org(tmp_path):
+    base = str(tmp_path / "org")
+    changed, summary = ensure_org(base, DOMAIN, "ManufacturerMSP", IDENTITIES)
+    return base, changed, summary
+
+
+def test_first_run_makes_the_whole_layout(org):
+    base, changed, summary = org
+    peer = os.path.join(base, "peers", "peer0." + DOMAIN)
+    admin = os.path.join(base, "admins", "admin." + DOMAIN)
+    expected = [
+        "ca/ca.key", "ca/ca.crt", "tlsca/tlsca.key", "tlsca/tlsca.crt",
+        "msp/cacerts/ca.crt", "msp/tlscacerts/tlsca.crt", "msp/config.yaml",
+    ]
+    for rel in expected:
+        assert os.path.join(base, rel) in changed, rel
+    for folder, stem in ((peer, "server"), (admin, "client")):
+        for rel in ("msp/keystore/priv_sk", "msp/signcerts/cert.pem", "msp/cacerts/ca.crt", "msp/config.yaml",
+                    "tls/ca.crt", "tls/%s.crt" % stem, "tls/%s.key" % stem):
+            assert os.path.exists(os.path.join(folder, rel)), (folder, rel)
+    assert summary["msp_dir"] == os.path.join(base, "msp")
+    assert summary["identities"]["peer/peer0"]["tls_hosts"] == ["peer0." + DOMAIN, "localhost", "127.0.0.1"]
+
+
+def test_private_keys_are_0600_and_certificates_0644(org):
+    base, changed, _summary = org
+    for path in changed:
+        if path.endswith((".key", "priv_sk")):
+            assert mode(path) == 0o600, path
+        else:
+            assert mode(path) == 0o644, path
+
+
+def test_certificates_chain_to_the_right_ca_with_node_ous(org):
+    base = org[0]
+    ca, tlsca = cert(os.path.join(base, "ca/ca.crt")), cert(os.path.join(base, "tlsca/tlsca.crt"))
+    assert ca.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    peer = os.path.join(base, "peers", "peer0." + DOMAIN)
+    sign = cert(os.path.join(peer, "msp/signcerts/cert.pem"))
+    assert signed_by(sign, ca)
+    assert sign.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)[0].value == "peer"
+    assert sign.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "peer0." + DOMAIN
+    tls = cert(os.path.join(peer, "tls/server.crt"))
+    assert signed_by(tls, tlsca)
+    sans = tls.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert sans.get_values_for_type(x509.DNSName) == ["peer0." + DOMAIN, "localhost"]
+    assert [str(ip) for ip in sans.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
+    eku = tls.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert ExtendedKeyUsageOID.SERVER_AUTH in eku and ExtendedKeyUsageOID.CLIENT_AUTH in eku
+    admin = cert(os.path.join(base, "admins", "admin." + DOMAIN, "msp/signcerts/cert.pem"))
+    assert admin.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "Admin@" + DOMAIN
+    assert admin.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)[0].value == "admin"
+
+
+def test_node_ous_config_points_at_the_org_ca(org):
+    with open(os.path.join(org[0], "msp/config.yaml")) as fh:
+        text = fh.read()
+    assert "Enable: true" in text
+    for ou in ("client", "peer", "admin", "orderer"):
+        assert "OrganizationalUnitIdentifier: %s" % ou in text
+    assert text.count("Certificate: cacerts/ca.crt") == 4
+
+
+def test_second_run_changes_nothing(org):
+    base = org[0]
+    changed, _summary = ensure_org(base, DOMAIN, "ManufacturerMSP", IDENTITIES)
+    assert changed == []
+
+
+def test_check_mode_writes_nothing(tmp_path):
+    base = str(tmp_path / "org")
+    changed, _summary = ensure_org(base, DOMAIN, "ManufacturerMSP", IDENTITIES, check_mode=True)
+    assert os.path.join(base, "ca/ca.key") in changed
+    assert not os.path.exists(base)
+
+
+def test_a_lost_certificate_is_issued_again_with_the_same_key(org):
+    base = org[0]
+    peer = os.path.join(base, "peers", "peer0." + DOMAIN)
+    with open(os.path.join(peer, "msp/keystore/priv_sk"), "rb") as fh:
+        key_before = fh.read()
+    os.unlink(os.path.join(peer, "msp/signcerts/cert.pem"))
+    changed, _summary = ensure_org(base, DOMAIN, "ManufacturerMSP", IDENTITIES)
+    assert changed == [os.path.join(peer, "msp/signcerts/cert.pem")]
+    with open(os.path.join(peer, "msp/keystore/priv_sk"), "rb") as fh:
+        assert fh.read() == key_before
+
+
+def test_new_tls_host_reissues_only_that_tls_certificate(org):
+    base = org[0]
+    wanted = [{"name": "peer0", "kind": "peer", "hosts": ["localhost", "127.0.0.1", "peer0.internal"]},
+              IDENTITIES[1]]
+    changed, _summary = ensure_org(base, DOMAIN, "ManufacturerMSP", wanted)
+    assert changed == [os.path.join(base, "peers", "peer0." + DOMAIN, "tls/server.crt")]
+
+
+def test_certificates_close_to_expiry_are_renewed_but_cas_are_kept(org):
+    base = org[0]
+    ca_before = cert(os.path.join(base, "ca/ca.crt")).serial_number
+    changed, _summary = ensure_org(base, DOMAIN, "ManufacturerMSP", IDENTITIES, renew_days=900)
+    assert sorted(os.path.basename(p) for p in changed) == ["cert.pem", "cert.pem", "client.crt", "server.crt"]
+    assert cert(os.path.join(base, "ca/ca.crt")).serial_number == ca_before
+
+
+def test_an_existing_key_is_never_replaced(org):
+    base = org[0]
+    with open(os.path.join(base, "ca/ca.key"), "rb") as fh:
+        ca_key = fh.read()
+    os.unlink(os.path.join(base, "ca/ca.crt"))
+    ensure_org(base, DOMAIN, "ManufacturerMSP", IDENTITIES)
+    with open(os.path.join(base, "ca/ca.key"), "rb") as fh:
+        assert fh.read() == ca_key
+
+
+@pytest.mark.parametrize(
+    "domain, msp_id, identities, message",
+    [
+        ("Manufacturer.Example.com", "ManufacturerMSP", [], "lowercase DNS name"),
+        ("manufacturer.example.com", "1MSP", [], "must start with a letter"),
+        ("manufacturer.example.com", "Manu MSP", [], "must start with a letter"),
+        (DOMAIN, "M", [{"name": "peer0", "kind": "gateway"}], "kind must be one of"),
+        (DOMAIN, "M", [{"name": "Peer_0", "kind": "peer"}], "lowercase DNS label"),
+        (DOMAIN, "M", [{"name": "peer0", "kind": "peer"}, {"name": "peer0", "kind": "peer"}], "listed twice"),
+        (DOMAIN, "M", [{"name": "peer0", "kind": "peer", "hosts": ["bad host"]}], "neither a DNS name"),
+    ],
+)
+def test_bad_input_is_refused_before_anything_is_written(tmp_path, domain, msp_id, identities, message):
+    base = str(tmp_path / "org")
+    with pytest.raises(MspError, match=message):
+        ensure_org(base, domain, msp_id, identities)
+    assert not os.path.exists(base)

@@ -1,0 +1,61 @@
+# Copyright: Keel maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+from ansible_collections.keel.infra.plugins.modules import fabric_msp
+
+
+def run_module(capsys, args, check_mode=False):
+    if check_mode:
+        args = dict(args, _ansible_check_mode=True)
+    with patch_module_args(args), pytest.raises(SystemExit):
+        fabric_msp.main()
+    return json.loads(capsys.readouterr().out)
+
+
+def args(tmp_path, **extra):
+    base = {
+        "path": str(tmp_path / "org"),
+        "domain": "mro.example.com",
+        "msp_id": "MROLabMSP",
+        "identities": [{"name": "peer0", "kind": "peer"}, {"name": "admin", "kind": "admin"}],
+    }
+    base.update(extra)
+    return base
+
+
+def test_creates_then_reports_no_change(tmp_path, capsys):
+    first = run_module(capsys, args(tmp_path))
+    assert first["changed"] is True
+    assert first["msp_dir"] == str(tmp_path / "org" / "msp")
+    assert "peer/peer0" in first["identities"]
+    second = run_module(capsys, args(tmp_path))
+    assert second["changed"] is False
+    assert second["changed_files"] == []
+
+
+def test_check_mode_reports_and_writes_nothing(tmp_path, capsys):
+    result = run_module(capsys, args(tmp_path), check_mode=True)
+    assert result["changed"] is True
+    assert result["changed_files"]
+    assert not os.path.exists(tmp_path / "org")
+
+
+def test_bad_input_fails_with_a_message(tmp_path, capsys):
+    result = run_module(capsys, args(tmp_path, msp_id="bad id"))
+    assert result["failed"] is True
+    assert "msp_id 'bad id'" in result["msg"]
+    assert not os.path.exists(tmp_path / "org")
+
+
+def test_renew_window_must_fit_the_validity(tmp_path, capsys):
+    result = run_module(capsys, args(tmp_path, renew_days=900))
+    assert result["failed"] is True
+    assert "renew_days" in result["msg"]
