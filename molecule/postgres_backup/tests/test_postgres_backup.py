@@ -1,0 +1,329 @@
+"""Postgres in Compose, backed up by a systemd unit to a second host, proven by restores.
+
+The tests run in file order: later ones build on what earlier ones did (data written,
+a backup taken, a table dropped and restored).
+"""
+
+import base64
+import json
+import os
+import re
+import time
+
+import pytest
+import testinfra
+
+DB_HOST = "keel-p-db"
+BACKUP_HOST = "keel-p-backup"
+BACKUPS = "/var/backups/postgres"
+REMOTE = f"/srv/keel-backups/{DB_HOST}"
+NOTIFY_LOG = "/var/tmp/keel-pg-notify.log"  # noqa: S108 - a path on the test host
+SENTINEL = "sentinel-4b7d"
+SCENARIO = os.environ.get("MOLECULE_SCENARIO_DIRECTORY", ".")
+CONVERGE = os.path.join(SCENARIO, "converge.yml")
+PLAYBOOKS = os.path.join(os.environ.get("MOLECULE_PROJECT_DIRECTORY", "."), "playbooks")
+DRILL = os.path.join(PLAYBOOKS, "backup_restore_drill.yml")
+RESTORE = os.path.join(PLAYBOOKS, "backup_restore.yml")
+NAME = re.compile(r"^\d{8}T\d{6}Z$")
+
+testinfra_hosts = [f"docker://{DB_HOST}"]
+
+
+@pytest.fixture(scope="module")
+def backup_host():
+    return testinfra.get_host(f"docker://{BACKUP_HOST}")
+
+
+def live(host):
+    return host.check_output(
+        "docker ps -q --filter label=com.docker.compose.project=postgres"
+        " --filter label=com.docker.compose.service=postgres"
+    )
+
+
+def psql(host, sql, db="shop"):
+    cmd = host.run(f"docker exec {live(host)} psql -X -At -v ON_ERROR_STOP=1 -U postgres -d {db} -c %s", sql)
+    assert cmd.rc == 0, cmd.stderr
+    return cmd.stdout.strip()
+
+
+def complete(host, folder):
+    out = host.run(f"ls -1 {folder}").stdout.split()
+    return sorted(n for n in out if NAME.match(n) and host.file(f"{folder}/{n}/SHA256SUMS").exists)
+
+
+def write(host, path, content):
+    assert host.run("echo %s | base64 -d > %s", base64.b64encode(content.encode()).decode(), path).rc == 0
+
+
+def reseal(host, folder):
+    """Write SHA256SUMS again after a test changed the manifest on purpose."""
+    assert host.run(f"cd {folder} && sha256sum $(ls | grep -v SHA256SUMS) > S && mv S SHA256SUMS").rc == 0
+
+
+def run_backup(host):
+    """Start the backup service the way the timer does and wait for it (oneshot)."""
+    return host.run("systemctl start keel-pg-backup.service")
+
+
+def wait_healthy(host, timeout=120):
+    for _attempt in range(timeout // 2):
+        cid = host.run("docker compose --project-directory /opt/postgres ps -q postgres").stdout.strip()
+        if cid and host.run(f"docker inspect -f '{{{{.State.Health.Status}}}}' {cid}").stdout.strip() == "healthy":
+            return
+        time.sleep(2)
+    raise AssertionError("the database did not become healthy again")
+
+
+# ------------------------------------------------------------------ the server
+def test_server_runs_healthy_with_data_on_a_named_volume(host):
+    info = json.loads(host.check_output(f"docker inspect {live(host)}"))[0]
+    assert info["State"]["Health"]["Status"] == "healthy"
+    mounts = {m["Destination"]: m for m in info["Mounts"]}
+    assert mounts["/var/lib/postgresql/data"]["Type"] == "volume"
+    assert mounts["/var/lib/postgresql/data"]["Name"] == "postgres_pgdata"
+    assert info["HostConfig"]["PortBindings"]["5432/tcp"] == [{"HostIp": "127.0.0.1", "HostPort": "5432"}]
+
+
+def test_users_log_in_with_their_password_and_own_their_schemas(host):
+    login = host.run(
+        f"docker exec -e PGPASSWORD=keel-test-finance-77b0 {live(host)} "
+        "psql -X -At -h 127.0.0.1 -U finance_gl -d erp -c 'SELECT current_user'"
+    )
+    assert login.rc == 0 and login.stdout.strip() == "finance_gl", login.stderr
+    wrong = host.run(
+        f"docker exec -e PGPASSWORD=wrong {live(host)} psql -X -At -h 127.0.0.1 -U finance_gl -d erp -c 'SELECT 1'"
+    )
+    assert wrong.rc != 0
+    owners = psql(host, "SELECT nspname || ':' || pg_get_userbyid(nspowner) FROM pg_namespace ORDER BY 1", db="erp")
+    assert "finance_gl:finance_gl" in owners.split()
+    assert "inventory_core:inventory_core" in owners.split()
+    assert psql(host, "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'shop'") == "shop"
+
+
+def test_units_are_installed_and_timers_enabled(host):
+    assert host.service("keel-pg-backup.timer").is_enabled
+    assert host.service("keel-pg-backup.timer").is_running
+    assert host.service("keel-pg-restore-drill.timer").is_enabled
+    config = host.file("/etc/keel/pg-backup/config.json")
+    assert (config.user, config.mode) == ("root", 0o600)
+    assert host.file("/etc/keel/pg-backup/id_backup").mode == 0o600
+
+
+# ------------------------------------------------------------------ backup
+def test_backup_via_systemd_writes_dumps_manifest_and_copy(host, backup_host):
+    psql(host, "CREATE TABLE orders (id int PRIMARY KEY, item text);"
+               "INSERT INTO orders SELECT g, 'item ' || g FROM generate_series(1, 1000) g;"
+               "CREATE TABLE keel_sentinel (note text);"
+               "INSERT INTO keel_sentinel VALUES ('sentinel-4b7d');")
+    psql(host, "CREATE TABLE finance_gl.journal (id int, amount numeric);"
+               "INSERT INTO finance_gl.journal SELECT g, g * 1.5 FROM generate_series(1, 250) g;", db="erp")
+    before = complete(host, BACKUPS)
+    run = run_backup(host)
+    assert run.rc == 0, host.run("journalctl -u keel-pg-backup.service -n 30 --no-pager").stdout
+    assert host.run("systemctl show -p Result --value keel-pg-backup.service").stdout.strip() == "success"
+    after = complete(host, BACKUPS)
+    assert len(after) == len(before) + 1
+    name = after[-1]
+    folder = f"{BACKUPS}/{name}"
+    files = set(host.run(f"ls -1 {folder}").stdout.split())
+    assert {"globals.sql", "db-shop.dump", "db-erp.dump", "db-postgres.dump", "manifest.json", "SHA256SUMS"} <= files
+    assert host.run(f"cd {folder} && sha256sum --strict -c SHA256SUMS").rc == 0
+    assert "PGDMP" in host.check_output(f"head -c 5 {folder}/db-shop.dump")
+    manifest = json.loads(host.file(f"{folder}/manifest.json").content_string)
+    assert manifest["databases"]["shop"]["tables"]["public.orders"] == 1000
+    assert manifest["databases"]["shop"]["tables"]["public.keel_sentinel"] == 1
+    assert manifest["databases"]["erp"]["tables"]["finance_gl.journal"] == 250
+    assert "CREATE ROLE finance_gl" in host.file(f"{folder}/globals.sql").content_string
+    # The same backup, checked, on the backup host.
+    assert name in complete(backup_host, REMOTE)
+    assert backup_host.run(f"cd {REMOTE}/{name} && sha256sum --strict -c SHA256SUMS").rc == 0
+    assert not [n for n in backup_host.run(f"ls -1A {REMOTE}").stdout.split() if n.startswith(".")]
+
+
+def test_the_backup_key_can_do_nothing_but_store_backups(host):
+    ssh = ("ssh -i /etc/keel/pg-backup/id_backup -o BatchMode=yes"
+           f" -o UserKnownHostsFile=/etc/keel/pg-backup/known_hosts keelbackup@{BACKUP_HOST}")
+    shell = host.run(f"{ssh} 'cat /etc/passwd'")
+    assert shell.rc == 2 and "refused request" in shell.stderr
+    sneaky = host.run(f"{ssh} 'put ../../tmp/x' < /dev/null")
+    assert sneaky.rc == 2 and "not a backup name" in sneaky.stderr
+    listing = host.run(f"{ssh} list")
+    assert listing.rc == 0 and complete(host, BACKUPS)[-1] in listing.stdout.split()
+
+
+# ------------------------------------------------------------------ drill and restore
+def test_drill_restores_into_scratch_and_finds_the_sentinel(host, run_playbook):
+    psql(host, "DROP TABLE orders")
+    run = run_playbook(DRILL)
+    assert run.rc == 0, run.output[-3000:]
+    assert "matches its manifest" in run.output
+    assert re.search(r"in \d+(\.\d+)? s", run.output)
+    report = json.loads(host.file("/var/lib/keel/pg-backup/last-drill.json").content_string)
+    assert report["ok"] is True and report["backup"] == complete(host, BACKUPS)[-1]
+    # The live server was not touched, and the scratch server is gone.
+    assert psql(host, "SELECT to_regclass('public.orders') IS NULL") == "t"
+    assert host.check_output("docker ps -aq --filter label=org.keel.pg-drill=1") == ""
+
+
+def test_drill_fails_loudly_when_the_backup_does_not_match(host, run_playbook):
+    name = complete(host, BACKUPS)[-1]
+    manifest = f"{BACKUPS}/{name}/manifest.json"
+    original = host.file(manifest).content_string
+    tampered = json.loads(original)
+    tampered["databases"]["shop"]["tables"]["public.orders"] = 999
+    try:
+        write(host, manifest, json.dumps(tampered))
+        reseal(host, f"{BACKUPS}/{name}")
+        run = run_playbook(DRILL)
+        assert run.rc != 0
+        assert "RESTORE DRILL FAILED" in run.output
+        assert "public.orders: manifest 999 rows, restored 1000" in run.output
+    finally:
+        write(host, manifest, original)
+        reseal(host, f"{BACKUPS}/{name}")
+    assert host.run(f"cd {BACKUPS}/{name} && sha256sum --strict -c SHA256SUMS").rc == 0
+
+
+def test_restore_needs_the_confirmation(host, run_playbook):
+    run = run_playbook(RESTORE, "-e", "postgres_restore_backup=latest")
+    assert run.rc != 0
+    assert "confirm with -e postgres_restore_confirm=true" in run.output
+    assert psql(host, "SELECT to_regclass('public.orders') IS NULL") == "t"
+
+
+def test_restore_brings_the_table_back_into_the_live_database(host, run_playbook):
+    name = complete(host, BACKUPS)[-1]
+    run = run_playbook(RESTORE, "-e", f"postgres_restore_backup={name}", "-e", "postgres_restore_confirm=true",
+                       "-e", '{"postgres_restore_databases": ["shop"]}')
+    assert run.rc == 0, run.output[-3000:]
+    assert psql(host, "SELECT count(*) FROM orders") == "1000"
+    assert psql(host, "SELECT note FROM keel_sentinel") == SENTINEL
+    assert psql(host, "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = 'orders'") == "postgres"
+    assert psql(host, "SELECT count(*) FROM finance_gl.journal", db="erp") == "250"
+
+
+# ------------------------------------------------------------------ retention
+def test_retention_removes_old_backups_locally_and_remotely(host, backup_host):
+    old = ["20200101T000000Z", time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() - 9 * 86400))]
+    recent = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() - 3 * 86400))
+    for name in [*old, recent]:
+        host.run(f"mkdir -p {BACKUPS}/{name} && touch {BACKUPS}/{name}/SHA256SUMS")
+        backup_host.run(f"mkdir -p {REMOTE}/{name} && touch {REMOTE}/{name}/SHA256SUMS"
+                        f" && chown -R keelbackup {REMOTE}/{name}")
+    assert run_backup(host).rc == 0
+    for name in old:
+        assert not host.file(f"{BACKUPS}/{name}").exists
+        assert not backup_host.file(f"{REMOTE}/{name}").exists
+    assert host.file(f"{BACKUPS}/{recent}").exists
+    assert backup_host.file(f"{REMOTE}/{recent}").exists
+    newest = complete(host, BACKUPS)[-1]
+    assert newest > recent and newest in complete(backup_host, REMOTE)
+    host.run(f"rm -rf {BACKUPS}/{recent}")
+    backup_host.run(f"rm -rf {REMOTE}/{recent}")
+
+
+# ------------------------------------------------------------------ failures
+def wait_failed(host, unit="keel-pg-backup.service", timeout=300):
+    for _attempt in range(timeout):
+        state = host.run(f"systemctl is-active {unit}").stdout.strip()
+        if state == "failed":
+            return
+        time.sleep(1)
+    raise AssertionError(f"{unit} did not fail: {state}")
+
+
+def wait_notified(host, unit="keel-pg-backup.service", timeout=30):
+    for _attempt in range(timeout):
+        if unit in host.run(f"cat {NOTIFY_LOG}").stdout:
+            return
+        time.sleep(1)
+    raise AssertionError(f"the notification command was not run for {unit}")
+
+
+def test_database_stopped_during_a_backup_fails_the_unit_and_leaves_nothing_complete(host):
+    host.run(f"rm -f {NOTIFY_LOG}")
+    before = complete(host, BACKUPS)
+    # Hold a lock so that pg_dump of shop waits, then stop the server under it.
+    host.run(f"docker exec -d {live(host)} psql -U postgres -d shop "
+             "-c 'BEGIN; LOCK TABLE orders IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(300);'")
+    time.sleep(2)
+    host.run("systemctl start --no-block keel-pg-backup.service")
+    for _attempt in range(60):
+        if host.run(f"ls {BACKUPS}/.partial-*/db-shop.dump").rc == 0:
+            break
+        time.sleep(1)
+    else:
+        raise AssertionError("the backup never reached the dump of shop")
+    try:
+        assert host.run("docker compose --project-directory /opt/postgres stop -t 5 postgres").rc == 0
+        wait_failed(host)
+        status = host.run("systemctl show -p ExecMainStatus --value keel-pg-backup.service").stdout.strip()
+        assert status == "1"
+        journal = host.run("journalctl -u keel-pg-backup.service -n 20 --no-pager").stdout
+        assert "ERROR:" in journal
+        wait_notified(host)
+        assert complete(host, BACKUPS) == before
+        assert host.run(f"ls -d {BACKUPS}/.partial-*").rc != 0
+    finally:
+        host.run("docker compose --project-directory /opt/postgres start postgres")
+        wait_healthy(host)
+        host.run("systemctl reset-failed keel-pg-backup.service")
+
+
+def test_a_broken_target_fails_the_unit_and_the_notification_runs(host, backup_host):
+    host.run(f"rm -f {NOTIFY_LOG}")
+    remote_before = complete(backup_host, REMOTE)
+    backup_host.run("systemctl stop ssh.service ssh.socket")
+    try:
+        run = run_backup(host)
+        assert run.rc != 0
+        assert host.run("systemctl is-failed keel-pg-backup.service").stdout.strip() == "failed"
+        assert host.run("systemctl show -p ExecMainStatus --value keel-pg-backup.service").stdout.strip() == "1"
+        wait_notified(host)
+        assert complete(backup_host, REMOTE) == remote_before
+        assert not [n for n in backup_host.run(f"ls -1A {REMOTE}").stdout.split() if n.startswith(".")]
+    finally:
+        backup_host.run("systemctl start ssh.service")
+        host.run("systemctl reset-failed keel-pg-backup.service")
+    # With the target back, the next run succeeds again.
+    assert run_backup(host).rc == 0
+
+
+# ------------------------------------------------------------------ idempotence and input
+def test_second_run_and_check_mode_change_nothing(run_playbook):
+    again = run_playbook(CONVERGE)
+    assert again.rc == 0, again.output[-3000:]
+    check = run_playbook(CONVERGE, "--check")
+    assert check.rc == 0, check.output[-3000:]
+    for name in (DB_HOST, BACKUP_HOST):
+        assert again.recap(name)["changed"] == 0, again.output[-3000:]
+        assert check.recap(name)["changed"] == 0, check.output[-3000:]
+
+
+BAD_INPUT = [
+    # Only the database host: its role refuses the value.
+    (["--limit", DB_HOST, "-e", "postgres_backup_retention_days=0"],
+     "postgres_backup_retention_days must be between 7 and 30 days (got 0)"),
+    (["--limit", DB_HOST, "-e", "postgres_backup_retention_days=400"],
+     "postgres_backup_retention_days must be between 7 and 30 days (got 400)"),
+    # Both hosts: the backup host refuses it first, and the run stops there.
+    (["-e", "postgres_backup_retention_days=400"], "retention_days must be between 7 and 30 days (got 400)"),
+    (["-e", '{"postgres_backup_ssh_private_key": ""}'], "a backup target without a key (no private key is set)"),
+    (["-e", '{"postgres_backup_databases": ["shop", "nosuchdb"]}'],
+     "Unknown database(s) in postgres_backup_databases: nosuchdb"),
+    (["-e", '{"postgres_backup_target_clients": [{"name": "x", "retention_days": 7}]}'],
+     "a backup target without a key is refused"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD_INPUT)
+def test_bad_input_is_refused_before_any_change(host, backup_host, run_playbook, args, message):
+    config = host.file("/etc/keel/pg-backup/config.json").content_string
+    keys = backup_host.file("/srv/keel-backups/.ssh/authorized_keys").content_string
+    run = run_playbook(CONVERGE, *args)
+    assert run.rc != 0
+    assert message in " ".join(run.output.split()), run.output[-3000:]
+    assert run.recap(DB_HOST)["changed"] == 0
+    assert host.file("/etc/keel/pg-backup/config.json").content_string == config
+    assert backup_host.file("/srv/keel-backups/.ssh/authorized_keys").content_string == keys
