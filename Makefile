@@ -55,7 +55,9 @@ testbed: venv
 .PHONY: lint
 lint: venv
 	yamllint --strict .
-	ansible-lint --profile production --offline
+	@# A private HOME: a keel.infra copy in ~/.ansible/collections (tools install one) would
+	@# shadow this tree's collection and lint a stale copy.
+	mkdir -p $(WORK)/lint-home && HOME=$(WORK)/lint-home ansible-lint --profile production --offline
 	ruff check .
 
 .PHONY: unit
