@@ -1,0 +1,249 @@
+# Copyright: Keel maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Helpers for talking to Kafka through its command line tools.
+
+The module keel.infra.kafka_topic runs kafka-topics.sh and kafka-configs.sh
+(inside the broker's container or on the host) and reads what they print. The
+parsing and the decisions (what to create, alter or refuse) live here, free of
+any I/O, so that they can be tested against recorded tool output.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+# Kafka's own rule (org.apache.kafka.common.internals.Topic): ASCII letters,
+# digits, '.', '_' and '-', at most 249 characters, not '.' or '..'.
+TOPIC_NAME_MAX = 249
+_TOPIC_NAME_RE = re.compile(r'^[a-zA-Z0-9._-]+$')
+
+# Integer configs for which -1 means "no limit" and anything lower is invalid.
+_AT_LEAST_MINUS_ONE = ('retention.ms', 'retention.bytes', 'local.retention.ms', 'local.retention.bytes')
+
+
+def topic_name_error(name):
+    """Why Kafka would reject a topic name, or None when the name is valid."""
+    if not name:
+        return 'a topic name cannot be empty'
+    if name in ('.', '..'):
+        return "a topic name cannot be '.' or '..'"
+    if len(name) > TOPIC_NAME_MAX:
+        return 'topic name %r is %d characters long; Kafka allows at most %d' % (name, len(name), TOPIC_NAME_MAX)
+    if not _TOPIC_NAME_RE.match(name):
+        return ("topic name %r has characters Kafka rejects: only ASCII letters, digits, '.', '_' and '-' "
+                'are allowed' % name)
+    return None
+
+
+def topic_pattern(name):
+    """The --topic argument that matches exactly this topic.
+
+    kafka-topics.sh reads --topic of --describe, --alter and --delete as a regular
+    expression; of the characters a topic name may hold only '.' is special.
+    """
+    return name.replace('.', '\\.')
+
+
+def config_value(value):
+    """A config value as Kafka's tools print it (booleans lowercase, lists joined by commas)."""
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    if isinstance(value, (list, tuple)):
+        return ','.join(config_value(v) for v in value)
+    return str(value)
+
+
+def normalize_configs(configs):
+    """Configs as {name: string value}, the form they are compared in."""
+    return dict((str(k), config_value(v)) for k, v in (configs or {}).items())
+
+
+def config_errors(configs):
+    """Errors in config values that Kafka would reject, found before anything is changed."""
+    errors = []
+    for key, value in sorted(normalize_configs(configs).items()):
+        if not key or '=' in key or ',' in key or key.strip() != key:
+            errors.append('config name %r is not a valid Kafka config name' % key)
+            continue
+        if key in _AT_LEAST_MINUS_ONE or key == 'min.insync.replicas':
+            try:
+                number = int(value)
+            except ValueError:
+                errors.append('config %s must be an integer, got %r' % (key, value))
+                continue
+            if key == 'min.insync.replicas' and number < 1:
+                errors.append('config min.insync.replicas must be at least 1, got %d' % number)
+            elif key != 'min.insync.replicas' and number < -1:
+                errors.append('config %s must be -1 (no limit) or more, got %d' % (key, number))
+    return errors
+
+
+def parse_config_list(text):
+    """Parse 'a=1,cleanup.policy=compact,delete,b=2' into a dict.
+
+    Values may contain commas (list configs); a piece without '=' belongs to the
+    value before it.
+    """
+    configs = {}
+    key = None
+    for piece in text.split(','):
+        if '=' in piece:
+            key, value = piece.split('=', 1)
+            key = key.strip()
+            configs[key] = value
+        elif key is not None:
+            configs[key] += ',' + piece
+    return configs
+
+
+def parse_describe(output, name):
+    """Read `kafka-topics.sh --describe` output; return the topic named `name`, or None.
+
+    The summary line of a topic is tab-separated 'Key: value' fields:
+    Topic, TopicId, PartitionCount, ReplicationFactor and Configs (the
+    configs that differ from Kafka's defaults). Lines of other topics that the
+    pattern also matched, partition lines and tool warnings are skipped.
+    """
+    for line in output.splitlines():
+        if not line.startswith('Topic:'):
+            continue
+        fields = {}
+        for field in line.split('\t'):
+            if ':' in field:
+                key, value = field.split(':', 1)
+                fields[key.strip()] = value.strip()
+        if fields.get('Topic') != name or 'PartitionCount' not in fields:
+            continue
+        return {
+            'name': name,
+            'topic_id': fields.get('TopicId'),
+            'partitions': int(fields['PartitionCount']),
+            'replication_factor': int(fields['ReplicationFactor']),
+            'configs': parse_config_list(fields.get('Configs', '')),
+        }
+    return None
+
+
+def tool_error(stdout, stderr):
+    """The one line that says why a Kafka tool failed."""
+    for line in (stdout or '').splitlines() + (stderr or '').splitlines():
+        if line.startswith('Error while executing') or 'Exception:' in line:
+            return line.strip()
+    lines = [line.strip() for line in (stderr or stdout or '').splitlines() if line.strip()]
+    return lines[-1] if lines else 'no output'
+
+
+def config_argument(configs):
+    """The --add-config value of kafka-configs.sh: values with commas in brackets."""
+    parts = []
+    for key, value in sorted(configs.items()):
+        parts.append('%s=[%s]' % (key, value) if ',' in value else '%s=%s' % (key, value))
+    return ','.join(parts)
+
+
+def input_errors(current, wanted):
+    """What is wrong with the declared topic itself, whatever the cluster holds."""
+    errors = []
+    name = wanted['name']
+    name_error = topic_name_error(name)
+    if name_error:
+        errors.append(name_error)
+    configs = normalize_configs(wanted.get('configs'))
+    errors.extend(config_errors(configs))
+    partitions = wanted.get('partitions')
+    replication = wanted.get('replication_factor')
+    if partitions is not None and partitions < 1:
+        errors.append('topic %s: partitions must be at least 1, got %d' % (name, partitions))
+    if replication is not None and replication < 1:
+        errors.append('topic %s: replication_factor must be at least 1, got %d' % (name, replication))
+    min_isr = configs.get('min.insync.replicas')
+    rf_for_isr = replication if replication is not None else (current or {}).get('replication_factor')
+    if min_isr and rf_for_isr and min_isr.isdigit() and int(min_isr) > rf_for_isr:
+        errors.append('topic %s: min.insync.replicas=%s is more than its replication factor %d, so no '
+                      'write with acks=all could succeed' % (name, min_isr, rf_for_isr))
+    return errors
+
+
+def plan_topic(current, wanted):
+    """Decide what to do with one topic.
+
+    current: parse_describe() result or None when the topic does not exist.
+    wanted: dict with name, state ('present' or 'absent'), partitions and
+    replication_factor (int or None: leave to the cluster's defaults on create,
+    do not compare afterwards) and configs ({name: value}).
+
+    Returns (actions, errors). Actions are tuples: ('create',), ('partitions',
+    new count), ('configs', {name: new value}), ('delete',). When errors is not
+    empty nothing may be done.
+    """
+    errors = input_errors(current, wanted)
+    name = wanted['name']
+    configs = normalize_configs(wanted.get('configs'))
+    partitions = wanted.get('partitions')
+    replication = wanted.get('replication_factor')
+    if errors:
+        return [], errors
+
+    if wanted.get('state', 'present') == 'absent':
+        return ([('delete',)] if current else []), []
+    if current is None:
+        return [('create',)], []
+
+    actions = []
+    if partitions is not None:
+        if partitions < current['partitions']:
+            errors.append(
+                'topic %s has %d partitions and %d were asked for: Kafka can only add partitions, never '
+                'remove them (records are spread over them by key). Keep partitions at %d or more, or '
+                'create a new topic and move the consumers to it.'
+                % (name, current['partitions'], partitions, current['partitions']))
+        elif partitions > current['partitions']:
+            actions.append(('partitions', partitions))
+    if replication is not None and replication != current['replication_factor']:
+        errors.append(
+            'topic %s has replication factor %d and %d was asked for: changing it needs a partition '
+            'reassignment (kafka-reassign-partitions.sh), which this module does not do.'
+            % (name, current['replication_factor'], replication))
+    changed = dict((k, v) for k, v in configs.items() if current['configs'].get(k) != v)
+    if changed:
+        actions.append(('configs', changed))
+    if errors:
+        return [], errors
+    return actions, []
+
+
+def topic_view(topic, config_keys):
+    """What diff output shows of a topic: counts and the configs the task manages."""
+    if topic is None:
+        return {}
+    return {
+        'name': topic['name'],
+        'partitions': topic['partitions'],
+        'replication_factor': topic['replication_factor'],
+        'configs': dict((k, topic['configs'][k]) for k in sorted(config_keys) if k in topic['configs']),
+    }
+
+
+def apply_plan(current, wanted, actions):
+    """The topic as it will be once the actions are done (for the result and diff)."""
+    if any(action[0] == 'delete' for action in actions):
+        return None
+    configs = normalize_configs(wanted.get('configs'))
+    if current is None:
+        return {
+            'name': wanted['name'],
+            'topic_id': None,
+            'partitions': wanted.get('partitions'),
+            'replication_factor': wanted.get('replication_factor'),
+            'configs': configs,
+        }
+    after = dict(current)
+    after['configs'] = dict(current['configs'])
+    for action in actions:
+        if action[0] == 'partitions':
+            after['partitions'] = action[1]
+        elif action[0] == 'configs':
+            after['configs'].update(action[1])
+    return after
