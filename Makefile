@@ -10,7 +10,7 @@ VENV := $(CURDIR)/.venv
 BIN := $(VENV)/bin
 WORK := $(CURDIR)/.testbed
 COLLECTIONS := $(WORK)/collections
-SCENARIOS ?= host inner_engine compose_stack compose_stack_mirror harden postgres_backup
+SCENARIOS ?= host inner_engine compose_stack compose_stack_mirror harden postgres_backup kafka kafka_cluster
 
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
