@@ -87,8 +87,39 @@ def out(cmd) -> str:
     return run(cmd, capture=True).stdout.decode().strip()
 
 
+APT_SOURCES = (Path("/etc/apt/sources.list.d/debian.sources"), Path("/etc/apt/sources.list"))
+
+
+def debian_mirror(sources=APT_SOURCES) -> str:
+    """The Debian archive of this machine's apt sources (deb822 `URIs:` or a one-line `deb` entry)."""
+    for path in sources:
+        if not path.exists():
+            continue
+        for line in path.read_text().splitlines():
+            words = line.split()
+            deb822 = words[:1] == ["URIs:"] and len(words) >= 2
+            one_line = words[:1] == ["deb"] and len(words) >= 3 and not words[1].startswith("[")
+            if not (deb822 or one_line):
+                continue
+            url = words[1].rstrip("/")
+            if not url.endswith("-security"):
+                return url
+    raise TestbedError(
+        "cannot tell which Debian archive this machine uses (no usable entry in its apt sources)",
+        "set KEEL_TESTBED_DEBIAN_MIRROR to a Debian archive URL, or `debian.mirror` in testbed/config.yml",
+    )
+
+
 def load_config() -> dict:
-    return yaml.safe_load((ROOT / "config.yml").read_text())
+    cfg = yaml.safe_load((ROOT / "config.yml").read_text())
+    if os.environ.get("KEEL_TESTBED_DEBIAN_MIRROR"):
+        cfg["debian"]["mirror"] = os.environ["KEEL_TESTBED_DEBIAN_MIRROR"]
+    return cfg
+
+
+def resolve_mirror(cfg: dict) -> None:
+    if cfg["debian"]["mirror"] == "auto":
+        cfg["debian"]["mirror"] = debian_mirror()
 
 
 # --------------------------------------------------------------------- engine
@@ -426,6 +457,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cfg = load_config()
     try:
+        resolve_mirror(cfg)
         if args.action == "status":
             status(cfg)
             return 0

@@ -128,3 +128,26 @@ def test_prepare_fills_a_scratch_context_not_the_recipe(images_dir, tmp_path, mo
     tb.build_dockerfile(img, "abc")
     assert seen.read_text().split() == ["Dockerfile", "fetch.sh", "image.yml", "lib.jar"]
     assert not (folder / "lib.jar").exists()
+
+
+def test_debian_mirror_is_read_from_deb822_sources(tmp_path):
+    sources = tmp_path / "debian.sources"
+    sources.write_text(
+        "Types: deb\nURIs: http://archive.example/debian-security\nSuites: bookworm-security\n\n"
+        "Types: deb\nURIs: http://archive.example/debian/\nSuites: bookworm\n"
+    )
+    assert tb.debian_mirror([sources]) == "http://archive.example/debian"
+
+
+def test_debian_mirror_is_read_from_one_line_sources(tmp_path):
+    sources = tmp_path / "sources.list"
+    sources.write_text(
+        "# comment\ndeb [arch=amd64] http://other.example/x y\ndeb http://archive.example/debian bookworm main\n"
+    )
+    assert tb.debian_mirror([tmp_path / "missing", sources]) == "http://archive.example/debian"
+
+
+def test_no_debian_mirror_is_a_clear_error(tmp_path):
+    with pytest.raises(tb.TestbedError) as err:
+        tb.debian_mirror([tmp_path / "missing"])
+    assert "KEEL_TESTBED_DEBIAN_MIRROR" in err.value.hint
