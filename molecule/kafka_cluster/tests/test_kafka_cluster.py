@@ -79,7 +79,8 @@ def test_records_flow_while_one_broker_is_down(host, third_broker_stopped):
     # Wait until the leaders have moved away from the stopped broker.
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        if "Leader: 3\t" not in summary(host) and "Leader: none" not in summary(host):
+        current = summary(host)
+        if "Leader: 3\t" not in current and "Leader: none" not in current:
             break
         time.sleep(3)
     message = f"payment-{uuid.uuid4()}"
