@@ -67,11 +67,6 @@ options:
       - Address of a broker, as seen from where the tools run (inside O(container) when it is set).
     type: str
     default: localhost:9092
-  container:
-    description:
-      - Name of a container that has Kafka's tools (a broker's container); the tools run in it with
-        C(docker exec). When omitted, the tools run on the managed host.
-    type: str
   kafka_bin:
     description:
       - Folder that holds C(kafka-topics.sh) and C(kafka-configs.sh), in the container or on the host.
@@ -88,12 +83,10 @@ options:
     default:
       KAFKA_HEAP_OPTS: -Xmx128M
       KAFKA_JVM_PERFORMANCE_OPTS: -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto
-  docker_executable:
-    description:
-      - The docker command, used when O(container) is set.
-    type: str
-    default: docker
+extends_documentation_fragment:
+  - keel.infra.container_exec
 notes:
+  - O(container) is a container that has Kafka's tools, for example a broker's.
   - Each run of a Kafka tool starts a JVM; a task costs one run when the topic matches and one more per change.
   - Changing the replication factor of an existing topic needs a partition reassignment and is refused.
 seealso:
@@ -173,6 +166,10 @@ commands:
 
 # Imports follow the documentation strings, as in every Ansible module.
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.keel.infra.plugins.module_utils._container_exec import (  # noqa: E402
+    ContainerExec,
+    container_exec_argument_spec,
+)
 from ansible_collections.keel.infra.plugins.module_utils._kafka import (  # noqa: E402
     apply_plan,
     config_argument,
@@ -185,37 +182,25 @@ from ansible_collections.keel.infra.plugins.module_utils._kafka import (  # noqa
 )
 
 
-class KafkaTools(object):
+class KafkaTools(ContainerExec):
     """Runs Kafka's command line tools, in a container or on the host."""
 
     def __init__(self, module):
-        self.module = module
         params = module.params
-        self.container = params['container']
+        super(KafkaTools, self).__init__(module, env=params['tool_env'])
         self.bin = params['kafka_bin'].rstrip('/')
-        self.env = dict((str(k), str(v)) for k, v in (params['tool_env'] or {}).items())
         self.common = ['--bootstrap-server', params['bootstrap_server']]
         if params['command_config']:
             self.common += ['--command-config', params['command_config']]
-        self.docker = params['docker_executable']
 
-    def argv(self, tool, args):
-        command = ['%s/%s' % (self.bin, tool)] + self.common + list(args)
-        if not self.container:
-            return command
-        prefix = [self.module.get_bin_path(self.docker, required=True), 'exec']
-        for key in sorted(self.env):
-            prefix += ['-e', '%s=%s' % (key, self.env[key])]
-        return prefix + [self.container] + command
+    def tool_argv(self, tool, args):
+        return self.argv(['%s/%s' % (self.bin, tool)] + self.common + list(args))
 
-    def run(self, tool, args):
-        argv = self.argv(tool, args)
-        env = None if self.container else self.env
-        rc, out, err = self.module.run_command(argv, environ_update=env)
-        return rc, out, err
+    def tool(self, tool, args):
+        return self.run(['%s/%s' % (self.bin, tool)] + self.common + list(args))
 
     def describe(self, name):
-        rc, out, err = self.run('kafka-topics.sh', ['--describe', '--topic', topic_pattern(name), '--if-exists'])
+        rc, out, err = self.tool('kafka-topics.sh', ['--describe', '--topic', topic_pattern(name), '--if-exists'])
         if rc != 0:
             self.module.fail_json(msg='could not describe topic %s: %s' % (name, tool_error(out, err)),
                                   rc=rc, stdout=out, stderr=err)
@@ -259,14 +244,13 @@ def main():
             replication_factor=dict(type='int'),
             configs=dict(type='dict', default={}),
             bootstrap_server=dict(type='str', default='localhost:9092'),
-            container=dict(type='str'),
             kafka_bin=dict(type='path', default='/opt/kafka/bin'),
             command_config=dict(type='path'),
             tool_env=dict(type='dict', default={
                 'KAFKA_HEAP_OPTS': '-Xmx128M',
                 'KAFKA_JVM_PERFORMANCE_OPTS': '-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto',
             }),
-            docker_executable=dict(type='str', default='docker'),
+            **container_exec_argument_spec()
         ),
         supports_check_mode=True,
     )
@@ -297,7 +281,7 @@ def main():
         changed=bool(commands),
         topic=after or {},
         changes=[description for _tool, _args, description in commands],
-        commands=[tools.argv(tool, args) for tool, args, _description in commands],
+        commands=[tools.tool_argv(tool, args) for tool, args, _description in commands],
     )
     if module._diff:
         result['diff'] = dict(before=topic_view(current, keys), after=topic_view(after, keys))
@@ -305,7 +289,7 @@ def main():
         module.exit_json(**result)
 
     for tool, args, description in commands:
-        rc, out, err = tools.run(tool, args)
+        rc, out, err = tools.tool(tool, args)
         if rc != 0:
             module.fail_json(msg='could not %s: %s' % (description, tool_error(out, err)), rc=rc,
                              stdout=out, stderr=err, **result)

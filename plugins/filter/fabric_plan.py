@@ -1,0 +1,54 @@
+# Copyright: Keel maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Fabric family's one reading of the network description."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.keel.infra.plugins.module_utils._fabric_network import (
+    BASE_DIR,
+    admin,
+    chaincode_stack,
+    configtx,
+    orderer_stack,
+    peer_stack,
+    plan,
+)
+
+
+def fabric_plan(network, host, addresses=None, base_dir=BASE_DIR):
+    """What the network description means for one host; ``errors`` lists what is wrong with it."""
+    return plan(network, host, addresses=addresses, base_dir=base_dir)
+
+
+def fabric_admin(fabric_plan, org):
+    """Paths of an organization's admin identity (MSP, TLS client pair, TLS CA) on its host."""
+    return admin(fabric_plan, org)
+
+
+def fabric_configtx(fabric_plan, channel, batch_timeout="2s", max_message_count=10):
+    """configtx.yaml, as data, whose profile C(Channel) makes the channel's genesis block."""
+    return configtx(fabric_plan, channel, batch_timeout=batch_timeout, max_message_count=max_message_count)
+
+
+def fabric_compose(fabric_plan, kind, image=None, state_database="CouchDB", couchdb_image="couchdb:3.3",
+                   package_ids=None, log_level="INFO"):
+    """Compose definition of this host's orderers, peers or chaincode servers."""
+    if kind == "orderers":
+        return orderer_stack(fabric_plan, image, log_level=log_level)
+    if kind == "peers":
+        return peer_stack(fabric_plan, image, state_database=state_database, couchdb_image=couchdb_image,
+                          log_level=log_level)
+    if kind == "chaincode":
+        return chaincode_stack(fabric_plan, package_ids or {})
+    raise AnsibleFilterError("fabric_compose: kind must be orderers, peers or chaincode, got %r" % (kind,))
+
+
+class FilterModule(object):
+    """Hyperledger Fabric network filters."""
+
+    def filters(self):
+        return {"fabric_plan": fabric_plan, "fabric_admin": fabric_admin, "fabric_configtx": fabric_configtx,
+                "fabric_compose": fabric_compose}

@@ -1,0 +1,645 @@
+# Copyright: Keel maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One description of a Hyperledger Fabric network, and what it means for one host.
+
+Every Fabric role reads the same data model (``fabric_network``: organizations,
+orderers, peers, channels, chaincodes) through :func:`plan`, which answers "what
+runs on this host, on which ports, talking to whom" and lists every rule the
+description breaks. No I/O here: the roles call it through the ``fabric_plan``
+filter and the tests call it directly.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+from ansible_collections.keel.infra.plugins.module_utils._fabric_msp import DNS_NAME, MSP_ID
+
+# Names used in file paths, container names and keys: a DNS label.
+ORG_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+NODE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+# Fabric's own rule for channel names (core/chaincode/... validateChannelName): lowercase letters,
+# digits, dots and dashes, starting with a letter, fewer than 250 characters.
+CHANNEL_NAME = re.compile(r"^[a-z][a-z0-9.-]{0,248}$")
+# Fabric's chaincode lifecycle rules (internal/peer/lifecycle/chaincode: name, version, label).
+CHAINCODE_NAME = re.compile(r"^[a-zA-Z0-9]+([-_][a-zA-Z0-9]+)*$")
+CHAINCODE_VERSION = re.compile(r"^[A-Za-z0-9_.+-]+$")
+CHAINCODE_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+
+BASE_DIR = "/var/lib/keel/fabric"
+# Offsets of the ports a node needs besides its main one, when not given.
+ORDERER_ADMIN_OFFSET = 3
+OPERATIONS_OFFSET = 10000
+PEER_CHAINCODE_OFFSET = 1
+
+
+def _port_error(value, what):
+    if isinstance(value, bool) or not isinstance(value, int):
+        try:
+            value = int(str(value))
+        except ValueError:
+            return "%s must be a port number, got %r" % (what, value)
+    if not 1 <= value <= 65535:
+        return "%s must be a port number from 1 to 65535, got %d" % (what, value)
+    return None
+
+
+def _port(value):
+    return int(str(value))
+
+
+def _org_errors(org, index):
+    errors = []
+    where = "fabric_network.organizations[%d]" % index
+    name = org.get("name")
+    if not isinstance(name, str) or not ORG_NAME.match(name):
+        errors.append("%s.name %r must be a lowercase DNS label (letters, digits, '-'; starts with a letter)"
+                      % (where, name))
+    msp_id = org.get("msp_id")
+    if not isinstance(msp_id, str) or not MSP_ID.match(msp_id):
+        errors.append("%s.msp_id %r is not an MSP ID Fabric accepts (a letter, then letters, digits, '.', '-'; "
+                      "at most 63 characters)" % (where, msp_id))
+    domain = org.get("domain")
+    if not isinstance(domain, str) or not DNS_NAME.match(domain):
+        errors.append("%s.domain %r must be a lowercase DNS name" % (where, domain))
+    return errors
+
+
+def _node(kind, raw, index, orgs, addresses, base_dir):
+    """Normalize one orderer or peer; return (node, errors)."""
+    errors = []
+    where = "fabric_network.%ss[%d]" % (kind, index)
+    name = raw.get("name")
+    if not isinstance(name, str) or not NODE_NAME.match(name):
+        errors.append("%s.name %r must be a lowercase DNS label such as %s1" % (where, name, kind))
+        name = str(name)
+    org_name = raw.get("org")
+    org = orgs.get(org_name)
+    if org is None:
+        errors.append("%s (%s) belongs to organization %r, which fabric_network.organizations does not define "
+                      "(defined: %s)" % (where, name, org_name, ", ".join(sorted(orgs)) or "none"))
+        org = {"name": str(org_name), "domain": "invalid", "msp_id": "invalid"}
+    host = raw.get("host")
+    if not isinstance(host, str) or not host:
+        errors.append("%s (%s) needs `host`: the inventory host that runs it" % (where, name))
+        host = ""
+    ports = {"port": raw.get("port")}
+    if kind == "orderer":
+        ports["admin_port"] = raw.get("admin_port", _default_port(raw.get("port"), ORDERER_ADMIN_OFFSET))
+    else:
+        ports["chaincode_port"] = raw.get("chaincode_port", _default_port(raw.get("port"), PEER_CHAINCODE_OFFSET))
+    ports["operations_port"] = raw.get("operations_port", _default_port(raw.get("port"), OPERATIONS_OFFSET))
+    for key, value in ports.items():
+        problem = _port_error(value, "%s (%s).%s" % (where, name, key))
+        if problem:
+            errors.append(problem)
+            ports[key] = 0
+        else:
+            ports[key] = _port(value)
+    fqdn = "%s.%s" % (name, org["domain"])
+    node = dict(
+        ports,
+        kind=kind,
+        name=name,
+        org=org["name"],
+        msp_id=org["msp_id"],
+        fqdn=fqdn,
+        host=host,
+        address=str(raw.get("address") or addresses.get(host) or host),
+        endpoint="%s:%s" % (fqdn, ports["port"]),
+        dir="%s/%s/%ss/%s" % (base_dir, org["domain"], kind, fqdn),
+        tls_ca="%s/%s/tlsca/tlsca.crt" % (base_dir, org["domain"]),
+    )
+    if kind == "orderer":
+        node["admin_endpoint"] = "%s:%s" % (fqdn, ports["admin_port"])
+    else:
+        node["anchor"] = bool(raw.get("anchor", True))
+        node["state_database"] = raw.get("state_database")
+    return node, errors
+
+
+def _default_port(port, offset):
+    try:
+        return int(str(port)) + offset
+    except ValueError:
+        return None
+
+
+def _port_clashes(nodes):
+    """Two services asking for one port of one host."""
+    taken = {}
+    errors = []
+    for node in nodes:
+        keys = ["port", "operations_port"] + (["admin_port"] if node["kind"] == "orderer" else [])
+        for key in keys:
+            owner = "%s %s (%s)" % (node["kind"], node["fqdn"], key)
+            _claim(taken, errors, node["host"], node[key], owner)
+    return errors
+
+
+def _claim(taken, errors, host, port, owner):
+    if not host or not port:
+        return
+    other = taken.get((host, port))
+    if other:
+        errors.append("host %s: port %d is wanted by %s and by %s; give one of them another port"
+                      % (host, port, other, owner))
+    else:
+        taken[(host, port)] = owner
+
+
+def _channel(raw, index, orgs, orderers, peers):
+    errors = []
+    where = "fabric_network.channels[%d]" % index
+    name = raw.get("name")
+    if not isinstance(name, str) or not CHANNEL_NAME.match(name):
+        errors.append("%s.name %r is not a channel name Fabric accepts: lowercase letters, digits, '.' and '-', "
+                      "starting with a letter, fewer than 250 characters" % (where, name))
+        name = str(name)
+    members = raw.get("organizations") or []
+    for org in members:
+        if org not in orgs:
+            errors.append("channel %s lists organization %r, which fabric_network.organizations does not define"
+                          % (name, org))
+    member_peers = [p for p in peers if p["org"] in members]
+    if not errors and not member_peers:
+        errors.append("channel %s has no peer: give at least one of %s a peer" % (name, ", ".join(members)))
+    wanted = raw.get("orderers")
+    chosen = orderers if wanted is None else [o for o in orderers if o["name"] in wanted or o["fqdn"] in wanted]
+    if wanted is not None:
+        known = set(o["name"] for o in orderers) | set(o["fqdn"] for o in orderers)
+        for item in wanted:
+            if item not in known:
+                errors.append("channel %s lists orderer %r, which fabric_network.orderers does not define"
+                              % (name, item))
+    if not chosen:
+        errors.append("channel %s has no orderer" % name)
+    orderer_orgs = []
+    for node in chosen:
+        if node["org"] not in orderer_orgs:
+            orderer_orgs.append(node["org"])
+    channel = {
+        "name": name,
+        "organizations": [o for o in members if o in orgs],
+        "orderer_organizations": orderer_orgs,
+        "orderers": [o["fqdn"] for o in chosen],
+        "peers": [p["fqdn"] for p in member_peers],
+        # The host that makes the genesis block: the first orderer's.
+        "operator_host": chosen[0]["host"] if chosen else "",
+    }
+    return channel, errors
+
+
+def _chaincode(raw, index, channels):
+    errors = []
+    where = "fabric_network.chaincodes[%d]" % index
+    name = raw.get("name")
+    if not isinstance(name, str) or not CHAINCODE_NAME.match(name):
+        errors.append("%s.name %r is not a chaincode name Fabric accepts (letters and digits, single '-' or '_' "
+                      "between them)" % (where, name))
+        name = str(name)
+    version = str(raw.get("version", ""))
+    if not CHAINCODE_VERSION.match(version):
+        errors.append("chaincode %s: version %r may hold only letters, digits, '.', '_', '+' and '-'"
+                      % (name, version))
+    label = str(raw.get("label") or "%s_%s" % (name, version))
+    if not CHAINCODE_LABEL.match(label):
+        errors.append("chaincode %s: label %r may hold only letters, digits, '.', '_', '+' and '-'" % (name, label))
+    channel = raw.get("channel")
+    if channel not in channels:
+        errors.append("chaincode %s is for channel %r, which fabric_network.channels does not define"
+                      % (name, channel))
+    image = raw.get("image")
+    if not isinstance(image, str) or not image:
+        errors.append("chaincode %s needs `image`: the chaincode-as-a-service image to run" % name)
+    port = raw.get("port", 9999)
+    problem = _port_error(port, "chaincode %s: port" % name)
+    if problem:
+        errors.append(problem)
+        port = 0
+    chaincode = {
+        "name": name,
+        "version": version,
+        "label": label,
+        "channel": channel,
+        "image": image,
+        "port": _port(port),
+        "service": "%s-ccaas" % name,
+        "address": "%s-ccaas:%s" % (name, _port(port)),
+        "endorsement_policy": raw.get("endorsement_policy") or "",
+        "init_required": bool(raw.get("init_required", False)),
+        "env": dict(raw.get("env") or {}),
+    }
+    return chaincode, errors
+
+
+def _read_orgs(network, base_dir, errors):
+    orgs = {}
+    for index, org in enumerate(network.get("organizations", [])):
+        errors.extend(_org_errors(org, index))
+        if org.get("name") in orgs:
+            errors.append("organization %r is defined twice" % org.get("name"))
+        # An organization with a sound name is kept even when other fields are wrong,
+        # so that its nodes are not also reported as belonging to nobody.
+        if isinstance(org.get("name"), str) and ORG_NAME.match(org["name"]):
+            orgs[org["name"]] = {
+                "name": org["name"],
+                "msp_id": str(org.get("msp_id")),
+                "domain": str(org.get("domain")),
+                "dir": "%s/%s" % (base_dir, org.get("domain")),
+            }
+    for key in ("msp_id", "domain"):
+        seen = {}
+        for org in orgs.values():
+            if org[key] in seen:
+                errors.append("organizations %s and %s share %s %r" % (seen[org[key]], org["name"], key, org[key]))
+            seen[org[key]] = org["name"]
+    return orgs
+
+
+def _read_nodes(network, orgs, addresses, base_dir, errors):
+    nodes = []
+    for kind in ("orderer", "peer"):
+        for index, raw in enumerate(network.get(kind + "s", [])):
+            node, problems = _node(kind, raw, index, orgs, addresses, base_dir)
+            errors.extend(problems)
+            nodes.append(node)
+    seen = set()
+    for node in nodes:
+        if node["fqdn"] in seen:
+            errors.append("node %s is defined twice" % node["fqdn"])
+        seen.add(node["fqdn"])
+    return nodes
+
+
+def _admin_of(orgs, base_dir, org_name):
+    return _admin_paths(orgs.get(org_name) or {"dir": base_dir + "/invalid", "domain": "invalid", "msp_id": "invalid"})
+
+
+def _orderer_of(channel, by_fqdn):
+    """The orderer that peers of the channel talk to: its first."""
+    first = by_fqdn.get((channel["orderers"] or [""])[0])
+    if not first:
+        return {"orderer_address": "", "orderer_tls_root_cert": ""}
+    return {"orderer_address": first["endpoint"], "orderer_tls_root_cert": first["tls_ca"]}
+
+
+def _local_channels(channels, local_orderers, local_peers, host, orgs, by_fqdn, base_dir):
+    result = []
+    for channel in channels.values():
+        here = dict(channel, **_orderer_of(channel, by_fqdn))
+        mine_o = [n for n in local_orderers if n["fqdn"] in channel["orderers"]]
+        mine_p = [n for n in local_peers if n["fqdn"] in channel["peers"]]
+        here["local_orderers"] = [n["fqdn"] for n in mine_o]
+        here["local_peers"] = [n["fqdn"] for n in mine_p]
+        here["operator"] = channel["operator_host"] == host
+        # Arguments of fabric_orderer_channel (one item per orderer) and fabric_peer_channel (peers).
+        here["orderer_joins"] = [
+            {"fqdn": n["fqdn"], "admin_endpoint": n["admin_endpoint"], "ca_file": n["tls_ca"],
+             "client_cert": _admin_of(orgs, base_dir, n["org"])["tls_cert"],
+             "client_key": _admin_of(orgs, base_dir, n["org"])["tls_key"]}
+            for n in mine_o
+        ]
+        here["peer_joins"] = [
+            {"address": n["endpoint"], "msp_id": n["msp_id"], "msp_path": _admin_of(orgs, base_dir, n["org"])["msp"],
+             "tls_root_cert": n["tls_ca"]}
+            for n in mine_p
+        ]
+        if mine_o or mine_p or here["operator"]:
+            result.append(here)
+    return result
+
+
+def _local_chaincodes(chaincodes, channels, peers, local_peers, orgs, by_fqdn, base_dir):
+    result = []
+    for cc in chaincodes:
+        channel = channels.get(cc["channel"])
+        mine = [n for n in local_peers if channel and n["fqdn"] in channel["peers"]]
+        if not mine:
+            continue
+        organizations = []
+        for org_name in sorted(set(n["org"] for n in mine)):
+            org_admin = _admin_of(orgs, base_dir, org_name)
+            organizations.append({"msp_id": org_admin["msp_id"], "msp_path": org_admin["msp"],
+                                  "tls_root_cert": org_admin["tls_ca"],
+                                  "peers": [n["endpoint"] for n in mine if n["org"] == org_name]})
+        # One peer of each organization endorses the commit.
+        commit_peers = []
+        for org_name in channel["organizations"]:
+            first = [n for n in peers if n["org"] == org_name and n["fqdn"] in channel["peers"]][:1]
+            commit_peers += [{"address": n["endpoint"], "tls_root_cert": n["tls_ca"]} for n in first]
+        result.append(dict(
+            cc, organizations=organizations, commit_peers=commit_peers,
+            channel_msp_ids=[orgs[o]["msp_id"] for o in channel["organizations"]],
+            package_path="%s/chaincode/%s.tar.gz" % (base_dir, cc["label"]),
+            **_orderer_of(channel, by_fqdn)
+        ))
+    return result
+
+
+def _material(local_nodes):
+    """Organizations whose keys are made here, with the identities this host needs."""
+    material = {}
+    for node in local_nodes:
+        org = material.setdefault(node["org"], {"org": node["org"],
+                                                "identities": [{"name": "admin", "kind": "admin"}]})
+        org["identities"].append({"name": node["name"], "kind": node["kind"],
+                                  "hosts": [node["fqdn"], "localhost", "127.0.0.1"]})
+    return [material[name] for name in sorted(material)]
+
+
+def plan(network, host, addresses=None, base_dir=BASE_DIR):
+    """What the network description means for ``host``.
+
+    Returns a dict; ``errors`` lists every rule the description breaks (an empty
+    list when it is sound). The rest describes the whole network (``orgs``,
+    ``orderers``, ``peers``, ``channels``, ``chaincodes``) and this host's part in
+    it (``local_orderers``, ``local_peers``, ``material``, ``extra_hosts``...).
+    """
+    if not isinstance(network, dict):
+        return {"errors": ["fabric_network must be a mapping, got %s" % type(network).__name__]}
+    errors = []
+    net_name = network.get("name")
+    if not isinstance(net_name, str) or not ORG_NAME.match(net_name):
+        errors.append("fabric_network.name %r must be a lowercase DNS label" % (net_name,))
+        net_name = "fabric"
+    for key in ("organizations", "orderers", "peers", "channels", "chaincodes"):
+        if not isinstance(network.get(key, []), list):
+            return {"errors": errors + ["fabric_network.%s must be a list" % key]}
+
+    orgs = _read_orgs(network, base_dir, errors)
+    nodes = _read_nodes(network, orgs, dict(addresses or {}), base_dir, errors)
+    orderers = [n for n in nodes if n["kind"] == "orderer"]
+    peers = [n for n in nodes if n["kind"] == "peer"]
+    channels = {}
+    for index, raw in enumerate(network.get("channels", [])):
+        channel, problems = _channel(raw, index, orgs, orderers, peers)
+        errors.extend(problems)
+        if channel["name"] in channels:
+            errors.append("channel %s is defined twice" % channel["name"])
+        channels[channel["name"]] = channel
+    chaincodes = []
+    for index, raw in enumerate(network.get("chaincodes", [])):
+        chaincode, problems = _chaincode(raw, index, channels)
+        errors.extend(problems)
+        chaincodes.append(chaincode)
+    errors.extend(_port_clashes(nodes))
+
+    local_orderers = [n for n in orderers if n["host"] == host]
+    local_peers = [n for n in peers if n["host"] == host]
+    local_fqdns = set(n["fqdn"] for n in local_orderers + local_peers)
+    by_fqdn = dict((n["fqdn"], n) for n in nodes)
+    return {
+        "errors": errors,
+        "name": net_name,
+        "host": host,
+        "base_dir": base_dir,
+        "orgs": orgs,
+        "orderers": orderers,
+        "peers": peers,
+        "channels": list(channels.values()),
+        "chaincodes": chaincodes,
+        "local_orderers": local_orderers,
+        "local_peers": local_peers,
+        "local_channels": _local_channels(channels, local_orderers, local_peers, host, orgs, by_fqdn, base_dir),
+        "local_chaincodes": _local_chaincodes(chaincodes, channels, peers, local_peers, orgs, by_fqdn, base_dir),
+        "material": _material(local_orderers + local_peers),
+        # Nodes on other hosts, reached through their host's address and published port.
+        "extra_hosts": dict((n["fqdn"], n["address"]) for n in nodes if n["fqdn"] not in local_fqdns and n["address"]),
+        # Names on the host: one Docker network, one tools container, one Compose stack per kind.
+        "docker_network": net_name,
+        "tools_container": net_name + "-tools",
+        "stacks": {"orderers": net_name + "-orderers", "peers": net_name + "-peers",
+                   "chaincode": net_name + "-chaincode"},
+        "channel_dir": base_dir + "/channels",
+    }
+
+
+def admin(fabric_plan, org_name):
+    """Paths of an organization's admin identity on the host that holds its keys."""
+    return _admin_paths(fabric_plan["orgs"][org_name])
+
+
+def _admin_paths(org):
+    folder = "%s/admins/admin.%s" % (org["dir"], org["domain"])
+    return {"msp": folder + "/msp", "tls_cert": folder + "/tls/client.crt", "tls_key": folder + "/tls/client.key",
+            "tls_ca": org["dir"] + "/tlsca/tlsca.crt", "msp_id": org["msp_id"]}
+
+
+def _signature(rule):
+    return {"Type": "Signature", "Rule": rule}
+
+
+def _implicit(rule):
+    return {"Type": "ImplicitMeta", "Rule": rule}
+
+
+def configtx(fabric_plan, channel_name, batch_timeout="2s", max_message_count=10):
+    """The configtx.yaml (as data) whose profile ``Channel`` makes the channel's genesis block.
+
+    Raft (etcdraft) ordering by the channel's orderers; every organization's MSP
+    folder and every consenter's TLS certificate are read from the host's
+    material folder; the application organizations' anchor peers go into the
+    genesis block, so no later config update is needed for them.
+    """
+    channel = [c for c in fabric_plan["channels"] if c["name"] == channel_name][0]
+    orderers = [o for o in fabric_plan["orderers"] if o["fqdn"] in channel["orderers"]]
+    peers = [p for p in fabric_plan["peers"] if p["fqdn"] in channel["peers"]]
+
+    def org_section(name, application):
+        org = fabric_plan["orgs"][name]
+        msp = org["msp_id"]
+        section = {"Name": msp, "ID": msp, "MSPDir": org["dir"] + "/msp"}
+        if application:
+            section["Policies"] = {
+                "Readers": _signature("OR('%s.admin', '%s.peer', '%s.client')" % (msp, msp, msp)),
+                "Writers": _signature("OR('%s.admin', '%s.client')" % (msp, msp)),
+                "Admins": _signature("OR('%s.admin')" % msp),
+                "Endorsement": _signature("OR('%s.peer')" % msp),
+            }
+            section["AnchorPeers"] = [{"Host": p["fqdn"], "Port": p["port"]} for p in peers
+                                      if p["org"] == name and p["anchor"]]
+        else:
+            section["Policies"] = {
+                "Readers": _signature("OR('%s.member')" % msp),
+                "Writers": _signature("OR('%s.member')" % msp),
+                "Admins": _signature("OR('%s.admin')" % msp),
+            }
+            section["OrdererEndpoints"] = [o["endpoint"] for o in orderers if o["org"] == name]
+        return section
+
+    common = {
+        "Readers": _implicit("ANY Readers"),
+        "Writers": _implicit("ANY Writers"),
+        "Admins": _implicit("MAJORITY Admins"),
+    }
+    profile = {
+        "Policies": dict(common),
+        "Capabilities": {"V2_0": True},
+        "Orderer": {
+            "OrdererType": "etcdraft",
+            "BatchTimeout": batch_timeout,
+            "BatchSize": {"MaxMessageCount": max_message_count, "AbsoluteMaxBytes": "99 MB",
+                          "PreferredMaxBytes": "512 KB"},
+            "EtcdRaft": {
+                "Consenters": [{"Host": o["fqdn"], "Port": o["port"], "ClientTLSCert": o["dir"] + "/tls/server.crt",
+                                "ServerTLSCert": o["dir"] + "/tls/server.crt"} for o in orderers],
+                "Options": {"TickInterval": "500ms", "ElectionTick": 10, "HeartbeatTick": 1,
+                            "MaxInflightBlocks": 5, "SnapshotIntervalSize": "16 MB"},
+            },
+            "Organizations": [org_section(name, False) for name in channel["orderer_organizations"]],
+            "Policies": dict(common, BlockValidation=_implicit("ANY Writers")),
+            "Capabilities": {"V2_0": True},
+        },
+        "Application": {
+            "Organizations": [org_section(name, True) for name in channel["organizations"]],
+            "Policies": dict(common, LifecycleEndorsement=_implicit("MAJORITY Endorsement"),
+                             Endorsement=_implicit("MAJORITY Endorsement")),
+            "Capabilities": {"V2_5": True},
+        },
+    }
+    return {"Profiles": {"Channel": profile}}
+
+
+# Inside the node containers: the node's own MSP and TLS folders.
+NODE_MSP = "/etc/hyperledger/node/msp"
+NODE_TLS = "/etc/hyperledger/node/tls"
+
+
+def _service(fabric_plan, node, image, environment, ports, data_path, command):
+    return {
+        "image": image,
+        "container_name": node["fqdn"],
+        "hostname": node["fqdn"],
+        "command": command,
+        "environment": environment,
+        "ports": ports,
+        "volumes": [
+            "%s/msp:%s:ro" % (node["dir"], NODE_MSP),
+            "%s/tls:%s:ro" % (node["dir"], NODE_TLS),
+            "%s:%s" % (node["fqdn"], data_path),
+        ],
+        "extra_hosts": ["%s:%s" % item for item in sorted(fabric_plan["extra_hosts"].items())],
+        "networks": {"fabric": {"aliases": [node["fqdn"]]}},
+        "restart": "unless-stopped",
+    }
+
+
+def _stack(fabric_plan, services, volumes):
+    return {
+        "services": services,
+        "volumes": dict((name, {}) for name in volumes),
+        "networks": {"fabric": {"name": fabric_plan["docker_network"], "external": True}},
+    }
+
+
+def orderer_stack(fabric_plan, image, log_level="INFO"):
+    """Compose definition of this host's orderers (Raft, TLS, channel participation API)."""
+    services = {}
+    for node in fabric_plan["local_orderers"]:
+        tls = {"CERTIFICATE": NODE_TLS + "/server.crt", "PRIVATEKEY": NODE_TLS + "/server.key",
+               "ROOTCAS": "[%s/ca.crt]" % NODE_TLS}
+        env = {
+            "FABRIC_LOGGING_SPEC": log_level,
+            # Inside the container; what the host exposes is decided by `ports`.
+            "ORDERER_GENERAL_LISTENADDRESS": "0.0.0.0",  # noqa: S104
+            "ORDERER_GENERAL_LISTENPORT": str(node["port"]),
+            "ORDERER_GENERAL_LOCALMSPID": node["msp_id"],
+            "ORDERER_GENERAL_LOCALMSPDIR": NODE_MSP,
+            "ORDERER_GENERAL_TLS_ENABLED": "true",
+            # No system channel: channels are joined through the admin endpoint.
+            "ORDERER_GENERAL_BOOTSTRAPMETHOD": "none",
+            "ORDERER_CHANNELPARTICIPATION_ENABLED": "true",
+            "ORDERER_ADMIN_LISTENADDRESS": "0.0.0.0:%d" % node["admin_port"],
+            "ORDERER_ADMIN_TLS_ENABLED": "true",
+            "ORDERER_ADMIN_TLS_CLIENTAUTHREQUIRED": "true",
+            "ORDERER_ADMIN_TLS_CLIENTROOTCAS": "[%s/ca.crt]" % NODE_TLS,
+            "ORDERER_OPERATIONS_LISTENADDRESS": "0.0.0.0:%d" % node["operations_port"],
+            "ORDERER_METRICS_PROVIDER": "prometheus",
+            "ORDERER_FILELEDGER_LOCATION": "/var/hyperledger/production/orderer",
+            "ORDERER_CONSENSUS_WALDIR": "/var/hyperledger/production/orderer/etcdraft/wal",
+            "ORDERER_CONSENSUS_SNAPDIR": "/var/hyperledger/production/orderer/etcdraft/snapshot",
+        }
+        for key, value in tls.items():
+            env["ORDERER_GENERAL_TLS_" + key] = value
+            env["ORDERER_ADMIN_TLS_" + key] = value
+        env["ORDERER_GENERAL_CLUSTER_CLIENTCERTIFICATE"] = tls["CERTIFICATE"]
+        env["ORDERER_GENERAL_CLUSTER_CLIENTPRIVATEKEY"] = tls["PRIVATEKEY"]
+        env["ORDERER_GENERAL_CLUSTER_ROOTCAS"] = tls["ROOTCAS"]
+        ports = ["%d:%d" % (node["port"], node["port"]),
+                 "127.0.0.1:%d:%d" % (node["admin_port"], node["admin_port"]),
+                 "127.0.0.1:%d:%d" % (node["operations_port"], node["operations_port"])]
+        services[node["fqdn"]] = _service(fabric_plan, node, image, env, ports, "/var/hyperledger/production",
+                                          ["orderer"])
+    return _stack(fabric_plan, services, list(services))
+
+
+def peer_stack(fabric_plan, image, state_database="CouchDB", couchdb_image="couchdb:3.3", log_level="INFO"):
+    """Compose definition of this host's peers (TLS, gossip, CCaaS builder) and their CouchDB."""
+    services = {}
+    volumes = []
+    for node in fabric_plan["local_peers"]:
+        database = node.get("state_database") or state_database
+        env = {
+            "FABRIC_LOGGING_SPEC": log_level,
+            "CORE_PEER_ID": node["fqdn"],
+            "CORE_PEER_ADDRESS": node["endpoint"],
+            "CORE_PEER_LISTENADDRESS": "0.0.0.0:%d" % node["port"],
+            "CORE_PEER_CHAINCODEADDRESS": "%s:%d" % (node["fqdn"], node["chaincode_port"]),
+            "CORE_PEER_CHAINCODELISTENADDRESS": "0.0.0.0:%d" % node["chaincode_port"],
+            "CORE_PEER_GOSSIP_BOOTSTRAP": node["endpoint"],
+            "CORE_PEER_GOSSIP_EXTERNALENDPOINT": node["endpoint"],
+            "CORE_PEER_LOCALMSPID": node["msp_id"],
+            "CORE_PEER_MSPCONFIGPATH": NODE_MSP,
+            "CORE_PEER_TLS_ENABLED": "true",
+            "CORE_PEER_TLS_CERT_FILE": NODE_TLS + "/server.crt",
+            "CORE_PEER_TLS_KEY_FILE": NODE_TLS + "/server.key",
+            "CORE_PEER_TLS_ROOTCERT_FILE": NODE_TLS + "/ca.crt",
+            "CORE_PEER_PROFILE_ENABLED": "false",
+            "CORE_OPERATIONS_LISTENADDRESS": "0.0.0.0:%d" % node["operations_port"],
+            "CORE_METRICS_PROVIDER": "prometheus",
+            "CORE_LEDGER_STATE_STATEDATABASE": database,
+        }
+        ports = ["%d:%d" % (node["port"], node["port"]),
+                 "127.0.0.1:%d:%d" % (node["operations_port"], node["operations_port"])]
+        service = _service(fabric_plan, node, image, env, ports, "/var/hyperledger/production",
+                           ["peer", "node", "start"])
+        volumes.append(node["fqdn"])
+        if database == "CouchDB":
+            couch = "couchdb." + node["fqdn"]
+            env["CORE_LEDGER_STATE_COUCHDBCONFIG_COUCHDBADDRESS"] = couch + ":5984"
+            env["CORE_LEDGER_STATE_COUCHDBCONFIG_USERNAME"] = "${FABRIC_COUCHDB_USER}"
+            # Compose takes the password from the stack's 0600 .env.
+            env["CORE_LEDGER_STATE_COUCHDBCONFIG_PASSWORD"] = "${FABRIC_COUCHDB_PASSWORD}"  # noqa: S105
+            services[couch] = {
+                "image": couchdb_image,
+                "container_name": couch,
+                "environment": {"COUCHDB_USER": "${FABRIC_COUCHDB_USER}",
+                                "COUCHDB_PASSWORD": "${FABRIC_COUCHDB_PASSWORD}"},
+                "volumes": ["%s:/opt/couchdb/data" % couch],
+                "networks": {"fabric": {"aliases": [couch]}},
+                "restart": "unless-stopped",
+            }
+            service["depends_on"] = [couch]
+            volumes.append(couch)
+        services[node["fqdn"]] = service
+    return _stack(fabric_plan, services, volumes)
+
+
+def chaincode_stack(fabric_plan, package_ids):
+    """Compose definition of this host's chaincode servers: one per chaincode, shared by its local peers."""
+    services = {}
+    for chaincode in fabric_plan["local_chaincodes"]:
+        env = dict((str(k), str(v)) for k, v in chaincode["env"].items())
+        env["CHAINCODE_ID"] = package_ids[chaincode["name"]]
+        env["CHAINCODE_SERVER_ADDRESS"] = "0.0.0.0:%d" % chaincode["port"]
+        services[chaincode["service"]] = {
+            "image": chaincode["image"],
+            "container_name": "%s-%s" % (fabric_plan["name"], chaincode["service"]),
+            "environment": env,
+            "networks": {"fabric": {"aliases": [chaincode["service"]]}},
+            "restart": "unless-stopped",
+        }
+    return _stack(fabric_plan, services, [])

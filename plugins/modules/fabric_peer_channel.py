@@ -1,0 +1,186 @@
+#!/usr/bin/python
+# Copyright: Keel maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: fabric_peer_channel
+version_added: 0.2.0
+short_description: Membership of Hyperledger Fabric peers in a channel
+description:
+  - Asks each peer with C(peer channel list), acting as its organization's admin, whether it has joined
+    O(channel). A peer that has not joined gets the channel's first block from an orderer (C(peer channel
+    fetch 0)) and joins with it. Peers that are members are left alone.
+  - Returns every peer's ledger height (C(peer channel getinfo)).
+author: Keel maintainers (@keel-maintainers)
+extends_documentation_fragment:
+  - keel.infra.container_exec
+attributes:
+  check_mode:
+    support: full
+    description: Asks the peers, joins nothing.
+  diff_mode:
+    support: none
+    description: RV(peers) lists each peer's membership and height.
+options:
+  channel:
+    description: Name of the channel.
+    type: str
+    required: true
+  peers:
+    description: The peers, each with the admin identity of its organization.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      address:
+        description: The peer's endpoint, C(host:port), as seen where the tools run.
+        type: str
+        required: true
+      msp_id:
+        description: MSP ID of the peer's organization.
+        type: str
+        required: true
+      msp_path:
+        description: MSP folder of an admin of that organization.
+        type: path
+        required: true
+      tls_root_cert:
+        description: TLS CA certificate of the peer's organization.
+        type: path
+        required: true
+  orderer_address:
+    description: An orderer of the channel, C(host:port), to fetch the first block from.
+    type: str
+    required: true
+  orderer_tls_root_cert:
+    description: TLS CA certificate of the orderer's organization.
+    type: path
+    required: true
+  block_dir:
+    description: Folder, where the tools run, for the fetched block.
+    type: path
+    default: /tmp
+  retries:
+    description: How often to try fetching the first block while the orderer is still starting the channel.
+    type: int
+    default: 15
+'''
+
+EXAMPLES = r'''
+- name: Manufacturer's peer has joined the thermotrace channel
+  keel.infra.fabric_peer_channel:
+    channel: thermotrace
+    peers:
+      - address: peer0.manufacturer.example.com:9051
+        msp_id: ManufacturerMSP
+        msp_path: /var/lib/keel/fabric/manufacturer.example.com/admins/admin.manufacturer.example.com/msp
+        tls_root_cert: /var/lib/keel/fabric/manufacturer.example.com/tlsca/tlsca.crt
+    orderer_address: orderer1.orderer.example.com:8050
+    orderer_tls_root_cert: /var/lib/keel/fabric/orderer.example.com/tlsca/tlsca.crt
+    container: fabric-tools
+'''
+
+RETURN = r'''
+peers:
+  description: Per peer address, whether it was joined by this task and its ledger height.
+  returned: always
+  type: dict
+  sample: {"peer0.manufacturer.example.com:9051": {joined_now: false, height: 5}}
+'''
+
+import time  # noqa: E402
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.keel.infra.plugins.module_utils._container_exec import (  # noqa: E402
+    ContainerExec,
+    container_exec_argument_spec,
+)
+from ansible_collections.keel.infra.plugins.module_utils._fabric_cli import (  # noqa: E402
+    FabricCliError,
+    cli_error,
+    parse_channel_list,
+    parse_getinfo,
+    peer_env,
+)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            channel=dict(type='str', required=True),
+            peers=dict(type='list', elements='dict', required=True, options=dict(
+                address=dict(type='str', required=True),
+                msp_id=dict(type='str', required=True),
+                msp_path=dict(type='path', required=True),
+                tls_root_cert=dict(type='path', required=True),
+            )),
+            orderer_address=dict(type='str', required=True),
+            orderer_tls_root_cert=dict(type='path', required=True),
+            block_dir=dict(type='path', default='/tmp'),  # noqa: S108 - inside the tools container
+            retries=dict(type='int', default=15),
+            **container_exec_argument_spec()
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    tools = ContainerExec(module)
+    channel = p['channel']
+    result = {}
+    block = '%s/%s-0.block' % (p['block_dir'].rstrip('/'), channel)
+
+    def peer(args, env, what):
+        rc, out, err = tools.run(['peer'] + args, env=env)
+        if rc != 0:
+            module.fail_json(msg='could not %s: %s' % (what, cli_error(out, err)), rc=rc, stdout=out, stderr=err,
+                             peers=result)
+        return out + err
+
+    fetched = False
+    for item in p['peers']:
+        env = peer_env(item['msp_id'], item['msp_path'], item['address'], item['tls_root_cert'])
+        try:
+            joined = channel in parse_channel_list(peer(['channel', 'list'], env, 'list the channels of %s'
+                                                        % item['address']))
+        except FabricCliError as exc:
+            module.fail_json(msg=str(exc), peers=result)
+        result[item['address']] = {'joined_now': not joined}
+        if joined or module.check_mode:
+            continue
+        if not fetched:
+            _fetch_first_block(module, tools, env, channel, block, p)
+            fetched = True
+        peer(['channel', 'join', '-b', block], env, 'join %s to channel %s' % (item['address'], channel))
+    for item in p['peers']:
+        if result[item['address']]['joined_now'] and module.check_mode:
+            continue
+        env = peer_env(item['msp_id'], item['msp_path'], item['address'], item['tls_root_cert'])
+        out = peer(['channel', 'getinfo', '-c', channel], env, 'read the height of %s on %s'
+                   % (channel, item['address']))
+        try:
+            result[item['address']]['height'] = parse_getinfo(out)['height']
+        except FabricCliError as exc:
+            module.fail_json(msg=str(exc), peers=result)
+    module.exit_json(changed=any(v['joined_now'] for v in result.values()), peers=result)
+
+
+def _fetch_first_block(module, tools, env, channel, block, p):
+    """Block 0 from the orderer; a channel the orderer has only just joined may need a moment."""
+    args = ['peer', 'channel', 'fetch', '0', block, '-c', channel, '-o', p['orderer_address'], '--tls',
+            '--cafile', p['orderer_tls_root_cert']]
+    for attempt in range(max(p['retries'], 1)):
+        rc, out, err = tools.run(args, env=env)
+        if rc == 0:
+            return
+        if attempt + 1 < p['retries']:
+            time.sleep(1)
+    module.fail_json(msg='could not fetch the first block of %s from %s: %s'
+                     % (channel, p['orderer_address'], cli_error(out, err)), rc=rc, stdout=out, stderr=err)
+
+
+if __name__ == '__main__':
+    main()
