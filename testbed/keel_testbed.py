@@ -7,6 +7,7 @@ scenarios need, idempotently, and says what it did:
   engine    start a Docker engine (install Debian's docker.io when missing)
   compose   build the Compose v2 CLI plugin from the Go module proxy
   images    build every image under testbed/images/, cached by recipe hash
+  fabric    find the Hyperledger Fabric images (engine, archives, pull); never builds them
   supply    save image archives and fill the local registry mirror
   all       all of the above, in that order (the default)
   status    print what is there, change nothing
@@ -26,7 +27,9 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
+import textwrap
 import time
 import urllib.error
 import urllib.request
@@ -247,8 +250,32 @@ def build_order(images: dict[str, dict]) -> list[str]:
         ) from exc
 
 
+def input_files(img: dict) -> list[tuple[str, Path]]:
+    """The project files an image's `inputs:` names, as (path from the project root, file).
+
+    `inputs:` lists files or folders of the project that the image is built from
+    but that live outside its recipe folder (an application's source). A folder
+    brings its files without dotfiles and without node_modules (installed
+    dependencies are the build's business, not part of the source).
+    """
+    files = []
+    for entry in img.get("inputs", []):
+        top = (PROJECT / entry).resolve()
+        if not top.is_relative_to(PROJECT) or not top.exists():
+            raise TestbedError(
+                f"image {img['key']}: input {entry!r} is no file or folder of the project",
+                "fix `inputs:` in its image.yml: paths relative to the project root",
+            )
+        found = [top] if top.is_file() else []
+        for folder, dirs, names in os.walk(top):
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "node_modules")
+            found += [Path(folder) / name for name in sorted(names) if not name.startswith(".")]
+        files += [(path.relative_to(PROJECT).as_posix(), path) for path in found]
+    return files
+
+
 def recipe_hashes(images: dict[str, dict], cfg: dict) -> dict[str, str]:
-    """Hash of every file in an image's folder, plus the hashes of the images it builds on."""
+    """Hash of every file in an image's folder and of its inputs, plus the hashes of the images it builds on."""
     hashes: dict[str, str] = {}
     for key in build_order(images):
         img = images[key]
@@ -257,6 +284,8 @@ def recipe_hashes(images: dict[str, dict], cfg: dict) -> dict[str, str]:
             digest.update(json.dumps(cfg["debian"], sort_keys=True).encode())
         for path in sorted(p for p in img["dir"].rglob("*") if p.is_file()):
             digest.update(path.relative_to(img["dir"]).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+        for name, path in input_files(img):
+            digest.update(b"input\0" + name.encode() + b"\0" + path.read_bytes() + b"\0")
         for dep in sorted(img.get("after", [])):
             digest.update(hashes[dep].encode())
         hashes[key] = digest.hexdigest()[:16]
@@ -303,14 +332,19 @@ def build_debootstrap(img: dict, recipe: str, cfg: dict) -> None:
 def build_dockerfile(img: dict, recipe: str) -> None:
     """`docker build` the recipe folder; a `prepare:` script first fills a scratch copy of it.
 
+    The files of the recipe's `inputs:` are copied into that scratch context at
+    their paths from the project root (exactly the files the recipe hash covers).
     The script runs with the scratch build context as its working directory and
     KEEL_TESTBED_CACHE in its environment (for download caches such as a Maven
     repository). What it fetches is not part of the recipe hash: pin versions in
-    the recipe's own files so that the hash changes when the content does.
+    the recipe's own files or its inputs (a lockfile) so that the hash changes when the content does.
     """
     with tempfile.TemporaryDirectory(dir=CACHE, prefix="context-") as tmp:
         context = Path(tmp) / "context"
         shutil.copytree(img["dir"], context)
+        for name, path in input_files(img):
+            (context / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, context / name)
         if img.get("prepare"):
             run(["sh", img["prepare"]], cwd=context, env={"KEEL_TESTBED_CACHE": str(CACHE)}, capture=True)
         run(
@@ -348,6 +382,174 @@ def ensure_images(cfg: dict, only: list[str] | None = None) -> dict[str, dict]:
     for key, img in images.items():
         img.setdefault("recipe", hashes[key])
     return images
+
+
+# --------------------------------------------------------------------- fabric
+# Keel never builds Hyperledger Fabric: the test bed only finds the official
+# images by name (in the engine, in `docker save` archives, or by pulling them).
+# Missing images never fail the test bed: the Makefile skips the fabric_*
+# scenarios and prints why (FABRIC_SKIP_FILE).
+FABRIC_ARCHIVES_ENV = "KEEL_FABRIC_IMAGE_ARCHIVES"
+FABRIC_SKIP_FILE = SUPPLY_FILE.parent / "fabric-skip.txt"
+
+
+def fabric_archive_dir(cfg: dict) -> Path:
+    """KEEL_FABRIC_IMAGE_ARCHIVES, else `fabric.archives` of config.yml (relative: under the test-bed cache)."""
+    return Path(os.environ.get(FABRIC_ARCHIVES_ENV) or CACHE / cfg["fabric"]["archives"]).expanduser()
+
+
+def image_id(ref: str) -> str | None:
+    proc = run(["docker", "image", "inspect", "--format", "{{.Id}}", ref], capture=True, check=False)
+    return (proc.stdout.decode().strip() or None) if proc.returncode == 0 else None
+
+
+def familiar_ref(ref: str) -> str:
+    """A name as `docker images` shows it: no docker.io prefix, `:latest` where no tag is given."""
+    for prefix in ("docker.io/library/", "docker.io/", "index.docker.io/"):
+        if ref.startswith(prefix):
+            ref = ref[len(prefix):]
+            break
+    if ":" not in ref.rsplit("/", 1)[-1] and "@" not in ref:
+        ref += ":latest"
+    return ref
+
+
+def archive_refs(path: Path) -> set[str] | None:
+    """The image names a `docker save` archive holds (its manifest.json); None when that cannot be read."""
+    try:
+        with tarfile.open(path) as tar:
+            member = tar.extractfile("manifest.json")
+            manifest = json.load(member) if member else None
+    except (tarfile.TarError, KeyError, OSError, ValueError):
+        return None
+    if not isinstance(manifest, list):
+        return None
+    return {familiar_ref(tag) for entry in manifest if isinstance(entry, dict) for tag in entry.get("RepoTags") or []}
+
+
+def load_fabric_archives(folder: Path, missing: list[str], keep: dict[str, str]) -> None:
+    """`docker load` the archives in `folder` that hold a missing image, or whose contents cannot be read.
+
+    An archive whose manifest names none of the missing images is not loaded. A
+    load also tags whatever else the archive holds: the engine's own images
+    (`keep`, name to id) get their names back afterwards.
+    """
+    if not folder.is_dir():
+        return
+    wanted = set(missing)
+    listed = [(path, archive_refs(path)) for path in sorted(folder.glob("*.tar"))]
+    # Archives that say what they hold first; unreadable ones only if still needed.
+    for path, refs in sorted(listed, key=lambda item: item[1] is None):
+        if not wanted:
+            break
+        if refs is not None and not refs & wanted:
+            say(f"fabric: {path.name} holds none of the missing images ({', '.join(sorted(refs)) or 'no names'})")
+            continue
+        proc = run(["docker", "load", "-i", str(path)], capture=True, check=False)
+        text = (proc.stdout + proc.stderr).decode(errors="replace")
+        if proc.returncode != 0:
+            say(f"fabric: `docker load -i {path}` failed: {text.strip().splitlines()[-1:] or ['no output']}")
+            continue
+        got = {familiar_ref(line.split(":", 1)[1].strip()) for line in text.splitlines()
+               if line.startswith("Loaded image:")}
+        say(f"fabric: loaded {path.name} ({', '.join(sorted(got)) or 'untagged images only'})")
+        wanted -= got
+    for ref, old in keep.items():
+        if image_id(ref) != old:
+            run(["docker", "tag", old, ref], capture=True)
+            say(f"fabric: {ref} tagged back to the engine's own image")
+
+
+def pull_images(refs: list[str], budget: float) -> str:
+    """`docker pull` each image, all within `budget` seconds; returns why the first failed pull failed."""
+    deadline = time.monotonic() + budget
+    why = ""
+    for ref in refs:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return why or f"the {budget:.0f}s allowed for pulls ran out"
+        try:
+            proc = subprocess.run(["docker", "pull", "--quiet", ref], capture_output=True, timeout=left, check=False)
+        except subprocess.TimeoutExpired:
+            return why or f"`docker pull {ref}` gave no answer in {budget:.0f}s"
+        if proc.returncode == 0:
+            say(f"fabric: {ref} pulled")
+        elif not why:
+            last = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or [f"exit {proc.returncode}"]
+            why = f"`docker pull {ref}`: {last[0]}"
+    return why
+
+
+def fabric_skip_reason(missing: list[str], folder: Path, why_no_pull: str) -> str:
+    where = f"no archive in {folder} holds them" if folder.is_dir() else f"{folder} does not exist"
+    return (
+        f"Fabric scenarios skipped: the Hyperledger Fabric image(s) {', '.join(missing)} could not be found. "
+        f"They are not in this Docker engine, {where}, and pulling them failed ({why_no_pull}). "
+        "Keel never builds Fabric: supply the images under these names in one of three ways, then run "
+        "`make testbed` again: (1) load them into this Docker engine (`docker load -i FILE`, or `docker tag` "
+        "an image you have); (2) put `docker save` archives (*.tar) of them in the folder named by "
+        f"{FABRIC_ARCHIVES_ENV} (now {folder}; default: fabric-images in the test-bed cache); "
+        "(3) let the engine pull them from a registry (Docker Hub, or a mirror in the engine's registry-mirrors)."
+    )
+
+
+def ensure_fabric(cfg: dict) -> dict:
+    """Find the Fabric images (engine, then archives, then a bounded pull); archive what is found for the hosts."""
+    refs = list(cfg["fabric"]["images"])
+    folder = fabric_archive_dir(cfg)
+    in_engine = {ref: ident for ref in refs if (ident := image_id(ref))}
+    for ref in in_engine:
+        say(f"fabric: {ref} is in the engine")
+    missing = [ref for ref in refs if ref not in in_engine]
+    if missing:
+        load_fabric_archives(folder, missing, in_engine)
+        missing = [ref for ref in missing if not image_id(ref)]
+    why_no_pull = ""
+    if missing:
+        why_no_pull = pull_images(missing, float(cfg["fabric"]["pull_timeout"]))
+        missing = [ref for ref in missing if not image_id(ref)]
+    found = [ref for ref in refs if ref not in missing]
+    # Keyed by image id: an archive is written again only when the image changes.
+    archives = {ref: save_archive(ref, image_id(ref).split(":")[-1][:12]) for ref in found}
+    return {
+        "available": not missing,
+        "images": found,
+        "archives": archives,
+        "skip_reason": fabric_skip_reason(missing, folder, why_no_pull) if missing else "",
+    }
+
+
+def fabric_supply_vars(fabric: dict) -> dict:
+    return {
+        "keel_testbed_fabric_available": fabric["available"],
+        "keel_testbed_fabric_images": fabric["images"],
+        "keel_testbed_fabric_skip_reason": fabric["skip_reason"],
+    }
+
+
+def report_fabric(fabric: dict) -> None:
+    """Say whether the Fabric scenarios can run; FABRIC_SKIP_FILE holds the reason for the Makefile, or is gone."""
+    if fabric["available"]:
+        FABRIC_SKIP_FILE.unlink(missing_ok=True)
+        say(f"fabric: all images found ({', '.join(fabric['images'])})")
+        return
+    text = textwrap.fill(fabric["skip_reason"], width=100, break_long_words=False, break_on_hyphens=False)
+    FABRIC_SKIP_FILE.parent.mkdir(parents=True, exist_ok=True)
+    FABRIC_SKIP_FILE.write_text(text + "\n")
+    say("fabric: images NOT available; the fabric_* Molecule scenarios will be skipped:")
+    print(textwrap.indent(text, "    "), flush=True)
+
+
+def update_supply_fabric(fabric: dict) -> None:
+    """After the `fabric` action alone: replace the Fabric results in an existing supply.yml."""
+    if not SUPPLY_FILE.exists():
+        say(f"supply: no {SUPPLY_FILE.relative_to(PROJECT)} yet; `make testbed` writes it with these results")
+        return
+    supply = yaml.safe_load(SUPPLY_FILE.read_text()) or {}
+    old = set(supply.get("keel_testbed_fabric_images") or [])
+    archives = {ref: path for ref, path in (supply.get("keel_testbed_archives") or {}).items() if ref not in old}
+    supply.update(fabric_supply_vars(fabric), keel_testbed_archives={**archives, **fabric["archives"]})
+    write_supply(supply)
 
 
 # --------------------------------------------------------------------- supply
@@ -396,33 +598,44 @@ def ensure_registry(cfg: dict, images: dict[str, dict]) -> None:
                        f"see `docker logs {reg['container']}`")
 
 
-def ensure_supply(cfg: dict, images: dict[str, dict], compose: Path) -> None:
+def save_archive(ref: str, version: str) -> str:
+    """A `docker save` archive of `ref` in the archive cache, written again only when `version` changes."""
+    slug = ref.replace("/", "_").replace(":", "_")
+    path = CACHE / "archives" / f"{slug}-{version}.tar"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for old in path.parent.glob(f"{slug}-*.tar"):
+            old.unlink()
+        run(["docker", "save", "-o", f"{path}.part", ref], capture=True)
+        os.replace(f"{path}.part", path)
+        say(f"archive {path.name}: written ({path.stat().st_size // 2**20} MiB)")
+    else:
+        say(f"archive {path.name}: cached")
+    return str(path)
+
+
+def write_supply(supply: dict) -> None:
+    SUPPLY_FILE.parent.mkdir(parents=True, exist_ok=True)
+    header = "---\n# Written by testbed/keel_testbed.py; do not edit.\n"
+    SUPPLY_FILE.write_text(header + yaml.safe_dump(supply, sort_keys=True))
+    say(f"supply: variables for Molecule in {SUPPLY_FILE.relative_to(PROJECT)}")
+
+
+def ensure_supply(cfg: dict, images: dict[str, dict], compose: Path, fabric: dict) -> None:
     reg = cfg["registry"]
     ensure_registry(cfg, images)
-    archives = {}
+    archives = dict(fabric["archives"])
     mirrored = []
     for img in images.values():
         supply = img.get("supply", [])
         if "archive" in supply:
-            slug = img["ref"].replace("/", "_").replace(":", "_")
-            path = CACHE / "archives" / f"{slug}-{img['recipe']}.tar"
-            if not path.exists():
-                path.parent.mkdir(parents=True, exist_ok=True)
-                for old in path.parent.glob(f"{slug}-*.tar"):
-                    old.unlink()
-                run(["docker", "save", "-o", f"{path}.part", img["ref"]], capture=True)
-                os.replace(f"{path}.part", path)
-                say(f"archive {path.name}: written ({path.stat().st_size // 2**20} MiB)")
-            else:
-                say(f"archive {path.name}: cached")
-            archives[img["ref"]] = str(path)
+            archives[img["ref"]] = save_archive(img["ref"], img["recipe"])
         if "registry" in supply:
             local = f"127.0.0.1:{reg['port']}/{img['ref']}"
             run(["docker", "tag", img["ref"], local], capture=True)
             run(["docker", "push", "--quiet", local], capture=True)
             mirrored.append(img["ref"])
             say(f"registry: {img['ref']} pushed")
-    SUPPLY_FILE.parent.mkdir(parents=True, exist_ok=True)
     supply = {
         "keel_testbed_network": reg["network"],
         "keel_testbed_registry_mirror": f"http://{reg['container']}:5000",
@@ -432,10 +645,9 @@ def ensure_supply(cfg: dict, images: dict[str, dict], compose: Path) -> None:
         "keel_testbed_archives": archives,
         "keel_testbed_mirrored": sorted(mirrored),
         "keel_testbed_images": {key: img["ref"] for key, img in sorted(images.items())},
+        **fabric_supply_vars(fabric),
     }
-    header = "---\n# Written by testbed/keel_testbed.py; do not edit.\n"
-    SUPPLY_FILE.write_text(header + yaml.safe_dump(supply, sort_keys=True))
-    say(f"supply: variables for Molecule in {SUPPLY_FILE.relative_to(PROJECT)}")
+    write_supply(supply)
 
 
 def status(cfg: dict) -> None:
@@ -447,12 +659,14 @@ def status(cfg: dict) -> None:
         for key, recipe in recipe_hashes(images, cfg).items():
             state = "current" if image_recipe(images[key]["ref"]) == recipe else "missing or stale"
             say(f"image {images[key]['ref']}: {state}")
+        for ref in cfg["fabric"]["images"]:
+            say(f"fabric {ref}: {'in the engine' if image_id(ref) else 'missing'}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", nargs="?", default="all",
-                        choices=["all", "engine", "compose", "images", "supply", "status"])
+                        choices=["all", "engine", "compose", "images", "fabric", "supply", "status"])
     parser.add_argument("--image", action="append", help="build only this image recipe (and what it needs)")
     args = parser.parse_args(argv)
     cfg = load_config()
@@ -471,9 +685,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.action in ("all", "images", "supply"):
             with phase("images"):
                 images = ensure_images(cfg, args.image)
+        if args.action in ("all", "fabric", "supply"):
+            with phase("fabric images"):
+                fabric = ensure_fabric(cfg)
+                report_fabric(fabric)
+            if args.action == "fabric":
+                update_supply_fabric(fabric)
         if args.action in ("all", "supply"):
             with phase("image supply"):
-                ensure_supply(cfg, images, compose)
+                ensure_supply(cfg, images, compose, fabric)
     except TestbedError as exc:
         print(f"[testbed] ERROR: {exc}", file=sys.stderr)
         if exc.hint:

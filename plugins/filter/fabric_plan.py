@@ -34,13 +34,13 @@ def fabric_configtx(fabric_plan, channel, batch_timeout="2s", max_message_count=
 
 
 def fabric_compose(fabric_plan, kind, image=None, state_database="CouchDB", couchdb_image="couchdb:3.3",
-                   package_ids=None, log_level="INFO"):
+                   package_ids=None, log_level="INFO", core_config=""):
     """Compose definition of this host's orderers, peers or chaincode servers."""
     if kind == "orderers":
         return orderer_stack(fabric_plan, image, log_level=log_level)
     if kind == "peers":
         return peer_stack(fabric_plan, image, state_database=state_database, couchdb_image=couchdb_image,
-                          log_level=log_level)
+                          log_level=log_level, core_config=core_config)
     if kind == "chaincode":
         return chaincode_stack(fabric_plan, package_ids or {})
     raise AnsibleFilterError("fabric_compose: kind must be orderers, peers or chaincode, got %r" % (kind,))

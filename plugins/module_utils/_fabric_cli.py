@@ -191,6 +191,12 @@ def installed_ids(out):
 
 
 def not_found(out, err):
-    """Whether a lifecycle query failed because the thing asked for does not exist (404)."""
+    """Whether a lifecycle query failed because the thing asked for does not exist.
+
+    querycommitted answers 404 "namespace X is not defined"; queryapproved of a
+    sequence this organization has not approved answers 500 "could not fetch
+    approved chaincode definition".
+    """
     text = (out or "") + (err or "")
-    return "404" in text or "not found" in text or "does not exist" in text or "not defined" in text
+    return ("status: 404" in text or "could not fetch approved chaincode definition" in text
+            or "is not defined" in text)

@@ -576,8 +576,12 @@ def orderer_stack(fabric_plan, image, log_level="INFO"):
     return _stack(fabric_plan, services, list(services))
 
 
-def peer_stack(fabric_plan, image, state_database="CouchDB", couchdb_image="couchdb:3.3", log_level="INFO"):
-    """Compose definition of this host's peers (TLS, gossip, CCaaS builder) and their CouchDB."""
+def peer_stack(fabric_plan, image, state_database="CouchDB", couchdb_image="couchdb:3.3", log_level="INFO",
+               core_config=""):
+    """Compose definition of this host's peers (TLS, gossip, CCaaS builder) and their CouchDB.
+
+    ``core_config``: a core.yaml to mount over the image's (relative to the stack folder).
+    """
     services = {}
     volumes = []
     for node in fabric_plan["local_peers"]:
@@ -606,6 +610,8 @@ def peer_stack(fabric_plan, image, state_database="CouchDB", couchdb_image="couc
                  "127.0.0.1:%d:%d" % (node["operations_port"], node["operations_port"])]
         service = _service(fabric_plan, node, image, env, ports, "/var/hyperledger/production",
                            ["peer", "node", "start"])
+        if core_config:
+            service["volumes"].append("%s:/etc/hyperledger/fabric/core.yaml:ro" % core_config)
         volumes.append(node["fqdn"])
         if database == "CouchDB":
             couch = "couchdb." + node["fqdn"]

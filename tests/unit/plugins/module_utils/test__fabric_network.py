@@ -1,0 +1,138 @@
+"""The Fabric network planner: what runs where, and every rule a description can break."""
+
+import copy
+
+import pytest
+from ansible_collections.keel.infra.plugins.module_utils import _fabric_network as fn
+
+NETWORK = {
+    "name": "thermotrace",
+    "organizations": [
+        {"name": "orderers", "msp_id": "OrdererMSP", "domain": "orderer.example.com"},
+        {"name": "manufacturer", "msp_id": "ManufacturerMSP", "domain": "manufacturer.example.com"},
+        {"name": "mrolab", "msp_id": "MROLabMSP", "domain": "mrolab.example.com"},
+    ],
+    "orderers": [
+        {"name": "orderer1", "org": "orderers", "host": "h1", "port": 8050},
+        {"name": "orderer2", "org": "orderers", "host": "h1", "port": 9050},
+        {"name": "orderer3", "org": "orderers", "host": "h3", "port": 10050},
+    ],
+    "peers": [
+        {"name": "peer0", "org": "manufacturer", "host": "h1", "port": 9051},
+        {"name": "peer0", "org": "mrolab", "host": "h2", "port": 7051},
+    ],
+    "channels": [{"name": "thermotrace", "organizations": ["manufacturer", "mrolab"]}],
+    "chaincodes": [{"name": "thermotrace", "channel": "thermotrace", "version": "1.0", "image": "cc:1"}],
+}
+
+
+def bad(mutate):
+    network = copy.deepcopy(NETWORK)
+    mutate(network)
+    return fn.plan(network, "h1")["errors"]
+
+
+def test_sound_description_has_no_errors_and_default_ports():
+    plan = fn.plan(NETWORK, "h1")
+    assert plan["errors"] == []
+    first = plan["orderers"][0]
+    assert (first["port"], first["admin_port"], first["operations_port"]) == (8050, 8053, 18050)
+    assert plan["peers"][0]["chaincode_port"] == 9052
+
+
+def test_what_runs_on_each_host():
+    h1, h2 = fn.plan(NETWORK, "h1"), fn.plan(NETWORK, "h2")
+    assert [n["fqdn"] for n in h1["local_orderers"]] == ["orderer1.orderer.example.com", "orderer2.orderer.example.com"]
+    assert [n["fqdn"] for n in h1["local_peers"]] == ["peer0.manufacturer.example.com"]
+    assert [m["org"] for m in h1["material"]] == ["manufacturer", "orderers"]
+    assert [m["org"] for m in h2["material"]] == ["mrolab"]
+    # Only public endpoints of other hosts' nodes are needed here.
+    assert h2["extra_hosts"]["orderer3.orderer.example.com"] == "h3"
+    assert "peer0.mrolab.example.com" not in h2["extra_hosts"]
+
+
+def test_channel_operator_is_the_first_orderers_host_and_joins_are_local():
+    h1 = fn.plan(NETWORK, "h1")["local_channels"][0]
+    assert h1["operator"] is True
+    assert [j["fqdn"] for j in h1["orderer_joins"]] == ["orderer1.orderer.example.com", "orderer2.orderer.example.com"]
+    assert h1["orderer_joins"][0]["client_cert"].endswith("/admins/admin.orderer.example.com/tls/client.crt")
+    assert [p["address"] for p in h1["peer_joins"]] == ["peer0.manufacturer.example.com:9051"]
+    assert h1["orderer_address"] == "orderer1.orderer.example.com:8050"
+    h2 = fn.plan(NETWORK, "h2")["local_channels"][0]
+    assert h2["operator"] is False and h2["orderer_joins"] == []
+
+
+def test_chaincode_is_approved_by_local_orgs_and_committed_with_one_peer_per_org():
+    cc = fn.plan(NETWORK, "h2")["local_chaincodes"][0]
+    assert [o["msp_id"] for o in cc["organizations"]] == ["MROLabMSP"]
+    assert cc["channel_msp_ids"] == ["ManufacturerMSP", "MROLabMSP"]
+    assert [p["address"] for p in cc["commit_peers"]] == ["peer0.manufacturer.example.com:9051",
+                                                         "peer0.mrolab.example.com:7051"]
+    assert cc["label"] == "thermotrace_1.0" and cc["address"] == "thermotrace-ccaas:9999"
+    assert fn.plan(NETWORK, "h3")["local_chaincodes"] == []
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda n: n["peers"][0].update(port=9050), "host h1: port 9050 is wanted by orderer orderer2"),
+    (lambda n: n["peers"][0].update(operations_port=8053), "port 8053 is wanted by orderer orderer1"),
+    (lambda n: n["peers"][0].update(port=70000), "must be a port number from 1 to 65535, got 70000"),
+    (lambda n: n["organizations"][1].update(msp_id="Manufacturer MSP"), "'Manufacturer MSP' is not an MSP ID"),
+    (lambda n: n["organizations"][2].update(name="MRO_Lab"), "'MRO_Lab' must be a lowercase DNS label"),
+    (lambda n: n["organizations"][2].update(domain="Bad Domain"), "'Bad Domain' must be a lowercase DNS name"),
+    (lambda n: n["channels"][0].update(name="ThermoTrace"), "'ThermoTrace' is not a channel name Fabric accepts"),
+    (lambda n: n["peers"].append({"name": "peer1", "org": "logistics", "host": "h1", "port": 11051}),
+     "belongs to organization 'logistics', which fabric_network.organizations does not define"),
+    (lambda n: n["channels"][0].update(organizations=["manufacturer", "shipper"]), "lists organization 'shipper'"),
+    (lambda n: n["chaincodes"][0].update(channel="other"), "for channel 'other', which fabric_network.channels"),
+    (lambda n: n["chaincodes"][0].update(name="thermo trace"), "'thermo trace' is not a chaincode name"),
+    (lambda n: n["chaincodes"][0].pop("image"), "needs `image`"),
+    (lambda n: n["orderers"].append(dict(n["orderers"][0])), "node orderer1.orderer.example.com is defined twice"),
+    (lambda n: n["organizations"][2].update(msp_id="ManufacturerMSP"), "share msp_id 'ManufacturerMSP'"),
+    (lambda n: n["peers"][0].pop("host"), "needs `host`"),
+])
+def test_each_broken_rule_is_named(mutate, message):
+    errors = bad(mutate)
+    assert any(message in e for e in errors), errors
+
+
+def test_an_org_with_a_bad_msp_id_does_not_orphan_its_nodes():
+    errors = bad(lambda n: n["organizations"][1].update(msp_id="1bad"))
+    assert len(errors) == 1, errors
+
+
+def test_configtx_profile():
+    plan = fn.plan(NETWORK, "h1")
+    profile = fn.configtx(plan, "thermotrace", batch_timeout="1s")["Profiles"]["Channel"]
+    consenters = profile["Orderer"]["EtcdRaft"]["Consenters"]
+    assert [(c["Host"], c["Port"]) for c in consenters] == [
+        ("orderer1.orderer.example.com", 8050), ("orderer2.orderer.example.com", 9050),
+        ("orderer3.orderer.example.com", 10050)]
+    assert consenters[2]["ServerTLSCert"] == (
+        "/var/lib/keel/fabric/orderer.example.com/orderers/orderer3.orderer.example.com/tls/server.crt")
+    assert profile["Orderer"]["BatchTimeout"] == "1s"
+    assert profile["Orderer"]["Organizations"][0]["OrdererEndpoints"] == [
+        "orderer1.orderer.example.com:8050", "orderer2.orderer.example.com:9050", "orderer3.orderer.example.com:10050"]
+    apps = profile["Application"]["Organizations"]
+    assert [a["ID"] for a in apps] == ["ManufacturerMSP", "MROLabMSP"]
+    assert apps[1]["AnchorPeers"] == [{"Host": "peer0.mrolab.example.com", "Port": 7051}]
+    assert apps[0]["Policies"]["Endorsement"]["Rule"] == "OR('ManufacturerMSP.peer')"
+
+
+def test_compose_stacks():
+    plan = fn.plan(NETWORK, "h1")
+    orderers = fn.orderer_stack(plan, "hyperledger/fabric-orderer:2.5")
+    service = orderers["services"]["orderer1.orderer.example.com"]
+    assert service["ports"] == ["8050:8050", "127.0.0.1:8053:8053", "127.0.0.1:18050:18050"]
+    assert service["environment"]["ORDERER_GENERAL_BOOTSTRAPMETHOD"] == "none"
+    assert service["environment"]["ORDERER_ADMIN_TLS_CLIENTAUTHREQUIRED"] == "true"
+    assert service["extra_hosts"] == ["orderer3.orderer.example.com:h3", "peer0.mrolab.example.com:h2"]
+    assert orderers["networks"]["fabric"] == {"name": "thermotrace", "external": True}
+    peers = fn.peer_stack(plan, "hyperledger/fabric-peer:2.5")
+    assert set(peers["services"]) == {"peer0.manufacturer.example.com", "couchdb.peer0.manufacturer.example.com"}
+    env = peers["services"]["peer0.manufacturer.example.com"]["environment"]
+    # A reference to the stack's .env, never the password itself.
+    assert env["CORE_LEDGER_STATE_COUCHDBCONFIG_PASSWORD"] == "${FABRIC_COUCHDB_PASSWORD}"  # noqa: S105
+    level = fn.peer_stack(plan, "hyperledger/fabric-peer:2.5", state_database="goleveldb")
+    assert list(level["services"]) == ["peer0.manufacturer.example.com"]
+    chaincode = fn.chaincode_stack(plan, {"thermotrace": "thermotrace_1.0:abc"})
+    assert chaincode["services"]["thermotrace-ccaas"]["environment"]["CHAINCODE_ID"] == "thermotrace_1.0:abc"
