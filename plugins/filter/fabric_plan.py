@@ -12,6 +12,7 @@ from ansible_collections.keel.infra.plugins.module_utils._fabric_network import 
     admin,
     chaincode_stack,
     configtx,
+    connection_profile,
     orderer_stack,
     peer_stack,
     plan,
@@ -46,9 +47,14 @@ def fabric_compose(fabric_plan, kind, image=None, state_database="CouchDB", couc
     raise AnsibleFilterError("fabric_compose: kind must be orderers, peers or chaincode, got %r" % (kind,))
 
 
+def fabric_connection_profile(fabric_plan, org, channel, admin_password=""):
+    """Connection profile of one organization's clients on one channel (Hyperledger Explorer's format)."""
+    return connection_profile(fabric_plan, org, channel, admin_password=admin_password)
+
+
 class FilterModule(object):
     """Hyperledger Fabric network filters."""
 
     def filters(self):
         return {"fabric_plan": fabric_plan, "fabric_admin": fabric_admin, "fabric_configtx": fabric_configtx,
-                "fabric_compose": fabric_compose}
+                "fabric_compose": fabric_compose, "fabric_connection_profile": fabric_connection_profile}

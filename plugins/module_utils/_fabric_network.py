@@ -649,3 +649,37 @@ def chaincode_stack(fabric_plan, package_ids):
             "restart": "unless-stopped",
         }
     return _stack(fabric_plan, services, [])
+
+
+def connection_profile(fabric_plan, org_name, channel_name, admin_password=""):
+    """A connection profile for clients of one organization (Hyperledger Explorer's format).
+
+    Lists the channel's peers with their TLS CA certificates, and the
+    organization's admin identity (certificate and key paths on its host).
+    Explorer takes its login password from here as it is: keep the file 0600.
+    """
+    org = fabric_plan["orgs"][org_name]
+    channel = [c for c in fabric_plan["channels"] if c["name"] == channel_name][0]
+    peers = [p for p in fabric_plan["peers"] if p["fqdn"] in channel["peers"]]
+    own = [p["fqdn"] for p in peers if p["org"] == org_name]
+    folder = "%s/admins/admin.%s/msp" % (org["dir"], org["domain"])
+    return {
+        "name": fabric_plan["name"],
+        "version": "1.0.0",
+        "client": {
+            "tlsEnable": True,
+            "adminCredential": {"id": "admin", "password": admin_password},
+            "enableAuthentication": True,
+            "organization": org["msp_id"],
+            "connection": {"timeout": {"peer": {"endorser": "300"}, "orderer": "300"}},
+        },
+        "channels": {channel_name: {"peers": dict((fqdn, {}) for fqdn in own)}},
+        "organizations": {org["msp_id"]: {
+            "mspid": org["msp_id"],
+            "adminPrivateKey": {"path": folder + "/keystore/priv_sk"},
+            "signedCert": {"path": folder + "/signcerts/cert.pem"},
+            "peers": own,
+        }},
+        "peers": dict((p["fqdn"], {"url": "grpcs://" + p["endpoint"], "tlsCACerts": {"path": p["tls_ca"]}})
+                      for p in peers if p["fqdn"] in own),
+    }

@@ -136,3 +136,16 @@ def test_compose_stacks():
     assert list(level["services"]) == ["peer0.manufacturer.example.com"]
     chaincode = fn.chaincode_stack(plan, {"thermotrace": "thermotrace_1.0:abc"})
     assert chaincode["services"]["thermotrace-ccaas"]["environment"]["CHAINCODE_ID"] == "thermotrace_1.0:abc"
+
+
+def test_connection_profile_lists_own_peers_and_admin():
+    plan = fn.plan(NETWORK, "h1")
+    profile = fn.connection_profile(plan, "manufacturer", "thermotrace", admin_password="s3cret-from-vault")  # noqa: S106
+    assert profile["client"]["organization"] == "ManufacturerMSP"
+    assert profile["peers"] == {"peer0.manufacturer.example.com": {
+        "url": "grpcs://peer0.manufacturer.example.com:9051",
+        "tlsCACerts": {"path": "/var/lib/keel/fabric/manufacturer.example.com/tlsca/tlsca.crt"}}}
+    org = profile["organizations"]["ManufacturerMSP"]
+    assert org["adminPrivateKey"]["path"].endswith("/admins/admin.manufacturer.example.com/msp/keystore/priv_sk")
+    assert profile["channels"] == {"thermotrace": {"peers": {"peer0.manufacturer.example.com": {}}}}
+    assert profile["client"]["adminCredential"] == {"id": "admin", "password": "s3cret-from-vault"}
