@@ -4,25 +4,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
-
-import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.keel.infra.plugins.modules import kafka_topic
+
 
 ORDERS = (
     "Topic: orders\tTopicId: abc\tPartitionCount: 3\tReplicationFactor: 1\t"
     "Configs: min.insync.replicas=1,retention.ms=259200000\n"
     "\tTopic: orders\tPartition: 0\tLeader: 1\tReplicas: 1\tIsr: 1\tElr: \tLastKnownElr: \n"
 )
-
-
-class Exit(Exception):
-    def __init__(self, result, failed):
-        super().__init__(result.get("msg", ""))
-        self.result = result
-        self.failed = failed
 
 
 class FakeKafka:
@@ -46,33 +35,15 @@ class FakeKafka:
         return [c for c in self.calls if "--describe" not in c]
 
 
-def run(monkeypatch, fake, check_mode=False, diff=False, **args):
+def run(run_module, fake, check_mode=False, diff=False, **args):
     args.setdefault("name", "orders")
     args.setdefault("container", "kafka-1")
-    if check_mode:
-        args["_ansible_check_mode"] = True
-    if diff:
-        args["_ansible_diff"] = True
-
-    def exit_json(self, **result):
-        raise Exit(result, False)
-
-    def fail_json(self, **result):
-        raise Exit(result, True)
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-    monkeypatch.setattr(basic.AnsibleModule, "run_command", lambda self, argv, **kw: fake(argv, **kw))
-    monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, **kw: "/usr/bin/" + name)
-    with patch_module_args(args), pytest.raises(Exit) as exc:
-        kafka_topic.main()
-    json.dumps(exc.value.result)  # results must be serializable
-    return exc.value
+    return run_module(kafka_topic.main, args, fake, check_mode=check_mode, diff=diff)
 
 
-def test_creates_a_missing_topic_in_the_container(monkeypatch):
+def test_creates_a_missing_topic_in_the_container(run_module):
     fake = FakeKafka("")
-    out = run(monkeypatch, fake, partitions=3, replication_factor=1, configs={"retention.ms": 259200000})
+    out = run(run_module, fake, partitions=3, replication_factor=1, configs={"retention.ms": 259200000})
     assert not out.failed
     assert out.result["changed"] is True
     assert fake.changes() == [[
@@ -86,22 +57,22 @@ def test_creates_a_missing_topic_in_the_container(monkeypatch):
     assert out.result["topic"]["configs"] == {"retention.ms": "259200000"}
 
 
-def test_describe_escapes_the_name_pattern(monkeypatch):
+def test_describe_escapes_the_name_pattern(run_module):
     fake = FakeKafka("")
-    run(monkeypatch, fake, name="a.b", partitions=1)
+    run(run_module, fake, name="a.b", partitions=1)
     assert fake.calls[0][-4:] == ["--describe", "--topic", "a\\.b", "--if-exists"]
 
 
-def test_no_change_when_the_topic_matches(monkeypatch):
+def test_no_change_when_the_topic_matches(run_module):
     fake = FakeKafka(ORDERS)
-    out = run(monkeypatch, fake, partitions=3, replication_factor=1, configs={"retention.ms": 259200000})
+    out = run(run_module, fake, partitions=3, replication_factor=1, configs={"retention.ms": 259200000})
     assert out.result["changed"] is False
     assert fake.changes() == []
 
 
-def test_changes_only_the_config_that_differs(monkeypatch):
+def test_changes_only_the_config_that_differs(run_module):
     fake = FakeKafka(ORDERS)
-    out = run(monkeypatch, fake, partitions=3, configs={"retention.ms": 86400000}, diff=True)
+    out = run(run_module, fake, partitions=3, configs={"retention.ms": 86400000}, diff=True)
     assert out.result["changed"] is True
     assert out.result["changes"] == ["set configs retention.ms=86400000"]
     assert fake.changes()[0][-7:] == [
@@ -112,33 +83,33 @@ def test_changes_only_the_config_that_differs(monkeypatch):
     assert out.result["diff"]["after"]["configs"] == {"retention.ms": "86400000"}
 
 
-def test_raises_partitions(monkeypatch):
+def test_raises_partitions(run_module):
     fake = FakeKafka(ORDERS)
-    out = run(monkeypatch, fake, partitions=6)
+    out = run(run_module, fake, partitions=6)
     assert out.result["changes"] == ["raise partitions of orders to 6"]
     assert fake.changes()[0][-5:] == ["--alter", "--topic", "orders", "--partitions", "6"]
 
 
-def test_fewer_partitions_fail_and_change_nothing(monkeypatch):
+def test_fewer_partitions_fail_and_change_nothing(run_module):
     fake = FakeKafka(ORDERS)
-    out = run(monkeypatch, fake, partitions=1, configs={"retention.ms": 1})
+    out = run(run_module, fake, partitions=1, configs={"retention.ms": 1})
     assert out.failed
     assert "has 3 partitions and 1 were asked for" in out.result["msg"]
     assert fake.changes() == []
 
 
-def test_bad_input_fails_before_kafka_is_asked(monkeypatch):
+def test_bad_input_fails_before_kafka_is_asked(run_module):
     fake = FakeKafka(ORDERS)
-    out = run(monkeypatch, fake, name="bad/name", configs={"retention.ms": -7})
+    out = run(run_module, fake, name="bad/name", configs={"retention.ms": -7})
     assert out.failed
     assert "characters Kafka rejects" in out.result["msg"]
     assert "retention.ms must be -1 (no limit) or more, got -7" in out.result["msg"]
     assert fake.calls == []
 
 
-def test_check_mode_reports_and_changes_nothing(monkeypatch):
+def test_check_mode_reports_and_changes_nothing(run_module):
     fake = FakeKafka("")
-    out = run(monkeypatch, fake, check_mode=True, diff=True, partitions=2)
+    out = run(run_module, fake, check_mode=True, diff=True, partitions=2)
     assert out.result["changed"] is True
     assert out.result["changes"] == ["create topic orders"]
     assert out.result["diff"] == {"before": {}, "after": {
@@ -146,32 +117,32 @@ def test_check_mode_reports_and_changes_nothing(monkeypatch):
     assert fake.changes() == []
 
 
-def test_a_failing_tool_is_reported_with_its_reason(monkeypatch):
+def test_a_failing_tool_is_reported_with_its_reason(run_module):
     fake = FakeKafka("", fail={"--create": (1, "Error while executing topic command : Replication factor: 3 larger\n")})
-    out = run(monkeypatch, fake, replication_factor=3)
+    out = run(run_module, fake, replication_factor=3)
     assert out.failed
     assert out.result["msg"] == (
         "could not create topic orders: Error while executing topic command : Replication factor: 3 larger"
     )
 
 
-def test_deletes_with_state_absent(monkeypatch):
+def test_deletes_with_state_absent(run_module):
     fake = FakeKafka(ORDERS)
-    out = run(monkeypatch, fake, state="absent")
+    out = run(run_module, fake, state="absent")
     assert out.result["changed"] is True
     assert fake.changes()[0][-4:] == ["--delete", "--topic", "orders", "--if-exists"]
 
 
-def test_runs_on_the_host_without_container(monkeypatch):
+def test_runs_on_the_host_without_container(run_module):
     fake = FakeKafka("")
-    run(monkeypatch, fake, container=None, partitions=1, command_config="/etc/kafka/admin.properties")
+    run(run_module, fake, container=None, partitions=1, command_config="/etc/kafka/admin.properties")
     assert fake.calls[0][:5] == [
         "/opt/kafka/bin/kafka-topics.sh", "--bootstrap-server", "localhost:9092",
         "--command-config", "/etc/kafka/admin.properties",
     ]
 
 
-def test_list_config_values_are_bracketed(monkeypatch):
+def test_list_config_values_are_bracketed(run_module):
     fake = FakeKafka(ORDERS)
-    run(monkeypatch, fake, configs={"cleanup.policy": ["compact", "delete"]})
+    run(run_module, fake, configs={"cleanup.policy": ["compact", "delete"]})
     assert fake.changes()[0][-1] == "cleanup.policy=[compact,delete]"

@@ -1,0 +1,57 @@
+"""Running a module's main() in-process against a fake command runner (shared by the module tests)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+import pytest
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+
+class Exit(Exception):
+    """What the module ended with: exit_json (failed False) or fail_json (failed True)."""
+
+    def __init__(self, result, failed):
+        super().__init__(result.get("msg", ""))
+        self.result = result
+        self.failed = failed
+
+
+@pytest.fixture
+def run_module(monkeypatch):
+    """run_module(main, args, runner, check_mode=False, diff=False) -> Exit.
+
+    Runs a module's ``main`` with ``args``; ``runner(argv, environ_update=...)``
+    answers every command it runs as (rc, out, err).
+    """
+
+    def run(main, args, runner, check_mode=False, diff=False):
+        return _run(monkeypatch, main, args, runner, check_mode, diff)
+
+    return run
+
+
+def _run(monkeypatch, main, args, runner, check_mode, diff):
+    args = dict(args)
+    if check_mode:
+        args["_ansible_check_mode"] = True
+    if diff:
+        args["_ansible_diff"] = True
+
+    def exit_json(self, **result):
+        raise Exit(result, False)
+
+    def fail_json(self, **result):
+        raise Exit(result, True)
+
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+    monkeypatch.setattr(basic.AnsibleModule, "run_command", lambda self, argv, **kw: runner(argv, **kw))
+    monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, **kw: "/usr/bin/" + name)
+    with patch_module_args(args), pytest.raises(Exit) as exc:
+        main()
+    json.dumps(exc.value.result)  # results must be serializable
+    return exc.value
