@@ -33,30 +33,37 @@ class Channel:
         self.calls.append(argv)
         msp = [a.split("=", 1)[1] for a in argv if a.startswith("CORE_PEER_LOCALMSPID=")][0]
         verb = argv[argv.index("chaincode") + 1]
-        if verb == "queryinstalled":
-            return 0, json.dumps({"installed_chaincodes": [{"package_id": p} for p in self.installed]}), ""
-        if verb == "install":
-            self.installed.add("installed-now")
-            return 0, "", ""
-        if verb == "querycommitted":
-            return (0, json.dumps(self.committed), "") if self.committed else (1, "", NOT_COMMITTED)
-        if verb == "queryapproved":
-            found = self.approvals.get((msp, int(self.arg(argv, "--sequence"))))
-            return (0, json.dumps(found), "") if found else (1, "", NOT_APPROVED)
-        if verb == "approveformyorg":
-            self.approvals[(msp, int(self.arg(argv, "--sequence")))] = {
-                "sequence": int(self.arg(argv, "--sequence")), "version": self.arg(argv, "--version"),
-                "init_required": "--init-required" in argv, "validation_parameter": DEFAULT_POLICY,
-                "source": {"Type": {"LocalPackage": {"package_id": self.arg(argv, "--package-id")}}}}
-            return 0, "", ""
-        if verb == "checkcommitreadiness":
-            seq = int(self.arg(argv, "--sequence"))
-            return 0, json.dumps({"approvals": {m: (m, seq) in self.approvals for m in ("AMSP", "BMSP")}}), ""
-        if verb == "commit":
-            self.committed = {"sequence": int(self.arg(argv, "--sequence")), "version": self.arg(argv, "--version"),
-                              "init_required": False, "validation_parameter": DEFAULT_POLICY}
-            return 0, "", ""
-        raise AssertionError(argv)
+        return getattr(self, verb)(argv, msp)
+
+    def queryinstalled(self, _argv, _msp):
+        return 0, json.dumps({"installed_chaincodes": [{"package_id": p} for p in self.installed]}), ""
+
+    def install(self, _argv, _msp):
+        self.installed.add("installed-now")
+        return 0, "", ""
+
+    def querycommitted(self, _argv, _msp):
+        return (0, json.dumps(self.committed), "") if self.committed else (1, "", NOT_COMMITTED)
+
+    def queryapproved(self, argv, msp):
+        found = self.approvals.get((msp, int(self.arg(argv, "--sequence"))))
+        return (0, json.dumps(found), "") if found else (1, "", NOT_APPROVED)
+
+    def approveformyorg(self, argv, msp):
+        self.approvals[(msp, int(self.arg(argv, "--sequence")))] = {
+            "sequence": int(self.arg(argv, "--sequence")), "version": self.arg(argv, "--version"),
+            "init_required": "--init-required" in argv, "validation_parameter": DEFAULT_POLICY,
+            "source": {"Type": {"LocalPackage": {"package_id": self.arg(argv, "--package-id")}}}}
+        return 0, "", ""
+
+    def checkcommitreadiness(self, argv, _msp):
+        seq = int(self.arg(argv, "--sequence"))
+        return 0, json.dumps({"approvals": {m: (m, seq) in self.approvals for m in ("AMSP", "BMSP")}}), ""
+
+    def commit(self, argv, _msp):
+        self.committed = {"sequence": int(self.arg(argv, "--sequence")), "version": self.arg(argv, "--version"),
+                          "init_required": False, "validation_parameter": DEFAULT_POLICY}
+        return 0, "", ""
 
     def verbs(self):
         return [c[c.index("chaincode") + 1] for c in self.calls]

@@ -98,16 +98,18 @@ def test_peer_fetches_block_zero_and_joins(run_module):
     out = run_module(fabric_peer_channel.main, PEER_ARGS, fake)
     assert out.result["changed"] is True
     fetch = fake.ran("fetch")[0]
-    assert fetch[fetch.index("fetch") + 1:fetch.index("fetch") + 3] == ["0", "/tmp/thermotrace-0.block"]
+    block = "/tmp/thermotrace-0.block"  # noqa: S108 - inside the tools container
+    assert fetch[fetch.index("fetch") + 1:fetch.index("fetch") + 3] == ["0", block]
     assert fetch[fetch.index("-o") + 1] == "orderer1.orderer.example.com:8050"
-    assert fake.ran("join")[0][-2:] == ["-b", "/tmp/thermotrace-0.block"]
+    assert fake.ran("join")[0][-2:] == ["-b", block]
 
 
 def test_peer_check_mode_joins_nothing_and_fetch_failure_is_an_error(run_module):
     fake = Fake([("list", (0, NONE_LISTED, ""))])
     out = run_module(fabric_peer_channel.main, PEER_ARGS, fake, check_mode=True)
     assert out.result["changed"] is True and fake.ran("fetch") == []
-    fake = Fake([("list", (0, NONE_LISTED, "")), ("fetch", (1, "", "Error: can't read the block: SERVICE_UNAVAILABLE\n"))])
+    unavailable = (1, "", "Error: can't read the block: SERVICE_UNAVAILABLE\n")
+    fake = Fake([("list", (0, NONE_LISTED, "")), ("fetch", unavailable)])
     out = run_module(fabric_peer_channel.main, PEER_ARGS, fake)
     assert out.failed and "SERVICE_UNAVAILABLE" in out.result["msg"]
     assert len(fake.ran("fetch")) == 2  # bounded retries

@@ -6,7 +6,6 @@ __metaclass__ = type
 
 from ansible_collections.keel.infra.plugins.modules import kafka_topic
 
-
 ORDERS = (
     "Topic: orders\tTopicId: abc\tPartitionCount: 3\tReplicationFactor: 1\t"
     "Configs: min.insync.replicas=1,retention.ms=259200000\n"
