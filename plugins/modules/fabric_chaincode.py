@@ -224,7 +224,6 @@ class Lifecycle(object):
             args.append('--init-required')
         return args
 
-
     def run(self):
         p, module = self.p, self.module
         package, self.package_id = ccaas_package(p['label'], p['address'], p['dial_timeout'], p['tls_required'])

@@ -66,8 +66,8 @@ def test_chaincode_is_approved_by_local_orgs_and_committed_with_one_peer_per_org
     cc = fn.plan(NETWORK, "h2")["local_chaincodes"][0]
     assert [o["msp_id"] for o in cc["organizations"]] == ["MROLabMSP"]
     assert cc["channel_msp_ids"] == ["ManufacturerMSP", "MROLabMSP"]
-    assert [p["address"] for p in cc["commit_peers"]] == ["peer0.manufacturer.example.com:9051",
-                                                         "peer0.mrolab.example.com:7051"]
+    assert [p["address"] for p in cc["commit_peers"]] == [
+        "peer0.manufacturer.example.com:9051", "peer0.mrolab.example.com:7051"]
     assert cc["label"] == "thermotrace_1.0" and cc["address"] == "thermotrace-ccaas:9999"
     assert fn.plan(NETWORK, "h3")["local_chaincodes"] == []
 

@@ -111,8 +111,8 @@ def test_second_run_changes_nothing(run_module, tmp_path):
 
 
 def test_a_new_version_goes_to_the_next_sequence(run_module, tmp_path):
-    channel = Channel(installed=[PACKAGE_ID], committed={"sequence": 1, "version": "1.0", "init_required": False,
-                                                          "validation_parameter": DEFAULT_POLICY})
+    committed = {"sequence": 1, "version": "1.0", "init_required": False, "validation_parameter": DEFAULT_POLICY}
+    channel = Channel(installed=[PACKAGE_ID], committed=committed)
     out = run_module(fabric_chaincode.main, args(tmp_path, [org("AMSP", "a:7051"), org("BMSP", "b:9051")], "1.1"),
                      channel)
     assert out.result["sequence"] == 2 and out.result["committed"]
