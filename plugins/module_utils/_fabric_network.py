@@ -296,12 +296,12 @@ def _local_channels(channels, local_orderers, local_peers, host, orgs, by_fqdn, 
         here["local_peers"] = [n["fqdn"] for n in mine_p]
         here["operator"] = channel["operator_host"] == host
         # Arguments of fabric_orderer_channel (one item per orderer) and fabric_peer_channel (peers).
-        here["orderer_joins"] = [
-            {"fqdn": n["fqdn"], "admin_endpoint": n["admin_endpoint"], "ca_file": n["tls_ca"],
-             "client_cert": _admin_of(orgs, base_dir, n["org"])["tls_cert"],
-             "client_key": _admin_of(orgs, base_dir, n["org"])["tls_key"]}
-            for n in mine_o
-        ]
+        here["orderer_joins"] = []
+        for n in mine_o:
+            org_admin = _admin_of(orgs, base_dir, n["org"])
+            here["orderer_joins"].append({
+                "fqdn": n["fqdn"], "admin_endpoint": n["admin_endpoint"], "ca_file": n["tls_ca"],
+                "client_cert": org_admin["tls_cert"], "client_key": org_admin["tls_key"]})
         here["peer_joins"] = [
             {"address": n["endpoint"], "msp_id": n["msp_id"], "msp_path": _admin_of(orgs, base_dir, n["org"])["msp"],
              "tls_root_cert": n["tls_ca"]}
@@ -428,6 +428,12 @@ def _admin_paths(org):
             "tls_ca": org["dir"] + "/tlsca/tlsca.crt", "msp_id": org["msp_id"]}
 
 
+def _channel_and_peers(fabric_plan, channel_name):
+    """A channel of the plan, by name, and the peer nodes of its organizations."""
+    channel = [c for c in fabric_plan["channels"] if c["name"] == channel_name][0]
+    return channel, [p for p in fabric_plan["peers"] if p["fqdn"] in channel["peers"]]
+
+
 def _signature(rule):
     return {"Type": "Signature", "Rule": rule}
 
@@ -444,9 +450,8 @@ def configtx(fabric_plan, channel_name, batch_timeout="2s", max_message_count=10
     material folder; the application organizations' anchor peers go into the
     genesis block, so no later config update is needed for them.
     """
-    channel = [c for c in fabric_plan["channels"] if c["name"] == channel_name][0]
+    channel, peers = _channel_and_peers(fabric_plan, channel_name)
     orderers = [o for o in fabric_plan["orderers"] if o["fqdn"] in channel["orderers"]]
-    peers = [p for p in fabric_plan["peers"] if p["fqdn"] in channel["peers"]]
 
     def org_section(name, application):
         org = fabric_plan["orgs"][name]
@@ -659,10 +664,9 @@ def connection_profile(fabric_plan, org_name, channel_name, admin_password=""):
     Explorer takes its login password from here as it is: keep the file 0600.
     """
     org = fabric_plan["orgs"][org_name]
-    channel = [c for c in fabric_plan["channels"] if c["name"] == channel_name][0]
-    peers = [p for p in fabric_plan["peers"] if p["fqdn"] in channel["peers"]]
+    _channel, peers = _channel_and_peers(fabric_plan, channel_name)
     own = [p["fqdn"] for p in peers if p["org"] == org_name]
-    folder = "%s/admins/admin.%s/msp" % (org["dir"], org["domain"])
+    msp = _admin_paths(org)["msp"]
     return {
         "name": fabric_plan["name"],
         "version": "1.0.0",
@@ -676,8 +680,8 @@ def connection_profile(fabric_plan, org_name, channel_name, admin_password=""):
         "channels": {channel_name: {"peers": dict((fqdn, {}) for fqdn in own)}},
         "organizations": {org["msp_id"]: {
             "mspid": org["msp_id"],
-            "adminPrivateKey": {"path": folder + "/keystore/priv_sk"},
-            "signedCert": {"path": folder + "/signcerts/cert.pem"},
+            "adminPrivateKey": {"path": msp + "/keystore/priv_sk"},
+            "signedCert": {"path": msp + "/signcerts/cert.pem"},
             "peers": own,
         }},
         "peers": dict((p["fqdn"], {"url": "grpcs://" + p["endpoint"], "tlsCACerts": {"path": p["tls_ca"]}})
