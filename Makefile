@@ -20,10 +20,12 @@ export NO_COLOR := 1
 export PY_COLORS := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-# Run a step, print how long it took, keep its exit code.
+# Run a step, print how long it took, keep its exit code; a failed step ends
+# `make test` with the summary (testbed/run_scenarios.py summary).
 phase = @printf '\n===== phase %s =====\n' '$(1)'; start=$$(date +%s); rc=0; $(2) || rc=$$?; \
         printf '===== phase %s: %ss, %s =====\n' '$(1)' "$$(( $$(date +%s) - start ))" \
-          "$$( [ $$rc -eq 0 ] && echo ok || echo "FAILED (exit $$rc)")" | tee -a $(WORK)/phases.log; exit $$rc
+          "$$( [ $$rc -eq 0 ] && echo ok || echo "FAILED (exit $$rc)")" | tee -a $(WORK)/phases.log; \
+        [ $$rc -eq 0 ] || $(PYTHON) testbed/run_scenarios.py summary; exit $$rc
 
 .PHONY: help
 help:
@@ -108,26 +110,19 @@ sanity: $(SANITY_VENV)/.keel-stamp
 	  cd $$dest && PATH=$(SANITY_VENV)/bin:$$PATH \
 	    ansible-test sanity --requirements --python 3.11 --color no
 
-# fabric_* scenarios run only when the test bed found the Fabric images (Keel never
-# builds them); otherwise they are recorded as SKIPPED with the test bed's reason.
-FABRIC_SKIP := $(WORK)/fabric-skip.txt
+# Scenarios run side by side, MOLECULE_JOBS at a time (3 fits 2 cores and 24 GiB:
+# most of a scenario's time is spent waiting on the services it starts), each
+# with its log in .testbed/logs/. fabric_* scenarios run only when the test bed
+# found the Fabric images (Keel never builds them); otherwise they are reported
+# as skipped with the test bed's reason. See testbed/run_scenarios.py.
+MOLECULE_JOBS ?= 3
 .PHONY: molecule
 molecule: venv
-	@fabric=$$(grep -qx 'keel_testbed_fabric_available: true' $(WORK)/supply.yml 2>/dev/null && echo yes || echo no); \
-	for s in $(SCENARIOS); do \
-	  if [[ $$s == fabric_* && $$fabric != yes ]]; then \
-	    echo "--- molecule $$s: SKIPPED (Fabric images not available)" | tee -a $(WORK)/phases.log; \
-	    cat $(FABRIC_SKIP) 2>/dev/null || echo "(no $(FABRIC_SKIP): run \`make testbed\` first)"; \
-	    continue; \
-	  fi; \
-	  echo "--- molecule test -s $$s"; start=$$(date +%s); \
-	  molecule test -s $$s; \
-	  echo "--- molecule $$s: $$(( $$(date +%s) - start ))s" | tee -a $(WORK)/phases.log; \
-	done
+	$(BIN)/python testbed/run_scenarios.py run --jobs $(MOLECULE_JOBS) $(SCENARIOS)
 
 .PHONY: test
 test: | $(WORK)
-	@: > $(WORK)/phases.log
+	@: > $(WORK)/phases.log; rm -f $(WORK)/scenarios.json
 	$(call phase,venv,$(MAKE) --no-print-directory venv)
 	$(call phase,engine and images,$(MAKE) --no-print-directory testbed)
 	$(call phase,lint,$(MAKE) --no-print-directory lint)
@@ -135,8 +130,7 @@ test: | $(WORK)
 	$(call phase,build and install,$(MAKE) --no-print-directory build)
 	$(call phase,sanity,$(MAKE) --no-print-directory sanity)
 	$(call phase,molecule,$(MAKE) --no-print-directory molecule)
-	@printf '\n===== summary =====\n'; cat $(WORK)/phases.log; \
-	  if grep -q 'SKIPPED (Fabric' $(WORK)/phases.log && [ -s $(FABRIC_SKIP) ]; then echo; cat $(FABRIC_SKIP); fi
+	@$(PYTHON) testbed/run_scenarios.py summary
 
 .PHONY: demo
 demo: testbed

@@ -8,7 +8,7 @@ scenarios need, idempotently, and says what it did:
   compose   build the Compose v2 CLI plugin from the Go module proxy
   images    build every image under testbed/images/, cached by recipe hash
   fabric    find the Hyperledger Fabric images (engine, archives, pull); never builds them
-  supply    save image archives and fill the local registry mirror
+  supply    start the package cache, save image archives and fill the local registry mirror
   all       all of the above, in that order (the default)
   status    print what is there, change nothing
 
@@ -559,43 +559,58 @@ def ensure_network(name: str) -> None:
         say(f"network {name}: created")
 
 
-def registry_ready(port: int) -> bool:
+def answers_http(url: str) -> bool:
+    """True when something serves HTTP at `url` (any status: the service is up)."""
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=2) as resp:  # noqa: S310 - loopback
-            return resp.status == 200
+        with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - loopback
+            return True
+    except urllib.error.HTTPError:
+        return True
     except (urllib.error.URLError, OSError):
         return False
 
 
-def ensure_registry(cfg: dict, images: dict[str, dict]) -> None:
-    reg = cfg["registry"]
-    ensure_network(reg["network"])
-    ref = images["registry"]["ref"]
+def ensure_service(svc: dict, ref: str, network: str, inner_port: int, volume: str, ready_path: str) -> None:
+    """Run `svc['container']` from image `ref` on `network`, published on 127.0.0.1:`svc['port']`,
+    with its data in the named volume `volume`; (re)start it when its image changed; wait until
+    it answers HTTP at `ready_path`."""
+    name, port = svc["container"], svc["port"]
+    ensure_network(network)
     want = out(["docker", "image", "inspect", "--format", "{{.Id}}", ref])
-    proc = run(
-        ["docker", "inspect", "--format", "{{.Image}} {{.State.Running}}", reg["container"]], capture=True, check=False
-    )
+    proc = run(["docker", "inspect", "--format", "{{.Image}} {{.State.Running}}", name], capture=True, check=False)
     current = proc.stdout.decode().split() if proc.returncode == 0 else []
     if current == [want, "true"]:
-        say(f"registry {reg['container']}: running")
+        say(f"{name}: running")
     else:
         if current:
-            run(["docker", "rm", "-f", reg["container"]], capture=True)
+            run(["docker", "rm", "-f", name], capture=True)
         run(
             [
-                "docker", "run", "-d", "--name", reg["container"], "--network", reg["network"],
-                "--restart", "unless-stopped", "-p", f"127.0.0.1:{reg['port']}:5000",
-                "-v", "keel-registry-data:/var/lib/docker-registry", ref,
+                "docker", "run", "-d", "--name", name, "--network", network, "--restart", "unless-stopped",
+                "-p", f"127.0.0.1:{port}:{inner_port}", "-v", f"{volume}:{svc['data']}", ref,
             ],
             capture=True,
         )
-        say(f"registry {reg['container']}: started on network {reg['network']}, 127.0.0.1:{reg['port']}")
+        say(f"{name}: started on network {network}, 127.0.0.1:{port}")
     for _attempt in range(30):
-        if registry_ready(reg["port"]):
+        if answers_http(f"http://127.0.0.1:{port}{ready_path}"):
             return
         time.sleep(1)
-    raise TestbedError(f"registry {reg['container']} does not answer on 127.0.0.1:{reg['port']}",
-                       f"see `docker logs {reg['container']}`")
+    raise TestbedError(f"{name} does not answer on 127.0.0.1:{port}", f"see `docker logs {name}`")
+
+
+def ensure_registry(cfg: dict, images: dict[str, dict]) -> None:
+    reg = cfg["registry"]
+    ensure_service({**reg, "data": "/var/lib/docker-registry"}, images["registry"]["ref"], reg["network"],
+                   5000, "keel-registry-data", "/v2/")
+
+
+def ensure_apt_cache(cfg: dict, images: dict[str, dict]) -> str:
+    """Start the package cache; returns the proxy address hosts on the test-bed network use."""
+    cache = cfg["apt_cache"]
+    ensure_service({**cache, "data": "/var/cache/apt-cacher-ng"}, images["apt-cache"]["ref"],
+                   cfg["registry"]["network"], 3142, "keel-apt-cache-data", "/acng-report.html")
+    return f"http://{cache['container']}:3142"
 
 
 def save_archive(ref: str, version: str) -> str:
@@ -624,6 +639,7 @@ def write_supply(supply: dict) -> None:
 def ensure_supply(cfg: dict, images: dict[str, dict], compose: Path, fabric: dict) -> None:
     reg = cfg["registry"]
     ensure_registry(cfg, images)
+    apt_proxy = ensure_apt_cache(cfg, images)
     archives = dict(fabric["archives"])
     mirrored = []
     for img in images.values():
@@ -640,6 +656,7 @@ def ensure_supply(cfg: dict, images: dict[str, dict], compose: Path, fabric: dic
         "keel_testbed_network": reg["network"],
         "keel_testbed_registry_mirror": f"http://{reg['container']}:5000",
         "keel_testbed_registry_host": f"{reg['container']}:5000",
+        "keel_testbed_apt_proxy": apt_proxy,
         "keel_testbed_compose_plugin": str(compose),
         "keel_testbed_compose_version": cfg["compose"]["version"],
         "keel_testbed_archives": archives,

@@ -1,5 +1,7 @@
 """The test bed's host is a real systemd machine after the base role."""
 
+import subprocess
+
 
 def test_systemd_is_pid_1(host):
     assert host.file("/proc/1/comm").content_string.strip() == "systemd"
@@ -41,3 +43,19 @@ def test_time_zone(host):
 def test_base_packages(host):
     for name in ("ca-certificates", "cron", "curl", "gnupg", "tzdata"):
         assert host.package(name).is_installed, name
+
+def test_apt_goes_through_the_proxy_set_in_base_apt_proxy(host):
+    # base_apt_proxy (set for every test host) is apt's proxy, and packages really
+    # come through it: the cache's own log records this host fetching the .deb.
+    proxy = host.run("apt-config shell P Acquire::http::Proxy").stdout.strip()
+    assert proxy == "P='http://keel-apt-cache:3142'", proxy
+    assert host.file("/etc/apt/apt.conf.d/01keel-proxy").mode == 0o644
+    address = host.run("hostname -I").stdout.split()[0]
+    host.run("rm -f /tmp/less_*.deb")
+    fetched = host.run("cd /tmp && apt-get download less")
+    assert fetched.rc == 0, fetched.stderr
+    log = subprocess.run(
+        ["docker", "exec", "keel-apt-cache", "cat", "/var/log/apt-cacher-ng/apt-cacher.log"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    assert any(f"|{address}|" in line and "/less_" in line for line in log.splitlines()), address
