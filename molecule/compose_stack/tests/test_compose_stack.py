@@ -90,6 +90,38 @@ def test_a_definition_compose_rejects_leaves_the_running_stack_alone(host, run_p
     assert get_json(host)["greeting"] == "hello again", "the running stack stopped serving"
 
 
+def test_a_rejected_definition_leaves_the_live_extra_files_alone(host, run_playbook):
+    # The new nginx.conf is staged and checked with the definition, not written before it.
+    conf_before = host.file(f"{STACK}/nginx.conf").content_string
+    front_started = inspect(host, ".State.StartedAt", "front")
+    run = run_playbook(CONVERGE, "-e", "stack_greeting='hello again'", "-e", "stack_front_port=not-a-port",
+                       "-e", "stack_proxy_read_timeout=5s")
+    assert run.rc != 0
+    assert "docker compose config rejected the new definition of stack 'web'" in run.output, run.output[-3000:]
+    assert "proxy_read_timeout 60s;" in conf_before
+    assert host.file(f"{STACK}/nginx.conf").content_string == conf_before
+    assert inspect(host, ".State.StartedAt", "front") == front_started, "front was restarted"
+    assert not host.file(f"{STACK}/.staged").exists
+
+
+def test_a_changed_extra_file_restarts_the_services_that_mount_it(host, run_playbook):
+    before = {s: container_id(host, s) for s in ("app", "front")}
+    front_started = inspect(host, ".State.StartedAt", "front")
+    run = run_playbook(CONVERGE, "-e", "stack_greeting='hello again'", "-e", "stack_proxy_read_timeout=5s")
+    assert run.rc == 0, run.output[-3000:]
+    assert "proxy_read_timeout 5s;" in host.file(f"{STACK}/nginx.conf").content_string
+    assert {s: container_id(host, s) for s in ("app", "front")} == before, "a service was recreated"
+    assert inspect(host, ".State.StartedAt", "front") != front_started, "front was not restarted"
+    assert get_json(host)["greeting"] == "hello again"
+
+
+def test_check_mode_on_a_host_without_the_stack_changes_nothing(host, run_playbook):
+    run = run_playbook(CONVERGE, "--check", "-e", "compose_stack_name=web-check")
+    assert run.rc == 0, run.output[-3000:]
+    assert not host.file("/opt/web-check").exists
+    assert host.check_output("docker ps -aq --filter label=com.docker.compose.project=web-check") == ""
+
+
 def test_bad_input_is_refused_before_any_change(host, run_playbook):
     run = run_playbook(CONVERGE, "-e", "stack_greeting=\"it's\"", "-e", "stack_front_port=8090")
     assert run.rc != 0

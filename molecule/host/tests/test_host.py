@@ -44,6 +44,7 @@ def test_base_packages(host):
     for name in ("ca-certificates", "cron", "curl", "gnupg", "tzdata"):
         assert host.package(name).is_installed, name
 
+
 def test_apt_goes_through_the_proxy_set_in_base_apt_proxy(host):
     # base_apt_proxy (set for every test host) is apt's proxy, and packages really
     # come through it: the cache's own log records this host fetching the .deb.

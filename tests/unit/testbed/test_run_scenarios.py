@@ -64,7 +64,7 @@ def test_scenarios_run_side_by_side_with_a_log_each(work, capsys):
     assert rs.run(["one", "two", "three"], jobs=3) == 0
     starts_and_ends = [spans(work, name) for name in ("one", "two", "three")]
     # All three ran at the same time: each started before any had ended.
-    assert max(start for start, _ in starts_and_ends) < min(end for _, end in starts_and_ends)
+    assert max(span[0] for span in starts_and_ends) < min(span[1] for span in starts_and_ends)
     for name in ("one", "two", "three"):
         assert f"log line of {name}" in (work / "work" / "logs" / f"{name}.log").read_text()
     results = json.loads((work / "work" / "scenarios.json").read_text())
