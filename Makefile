@@ -10,8 +10,9 @@ VENV := $(CURDIR)/.venv
 BIN := $(VENV)/bin
 WORK := $(CURDIR)/.testbed
 COLLECTIONS := $(WORK)/collections
-SCENARIOS ?= host inner_engine compose_stack compose_stack_mirror harden postgres_backup kafka kafka_cluster \
-  fabric_scenario1
+# Longest first (a clone without .testbed/durations.json starts them in this order).
+SCENARIOS ?= harden postgres_backup kafka compose_stack fabric_scenario1 kafka_cluster inner_engine \
+  compose_stack_mirror host
 
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)

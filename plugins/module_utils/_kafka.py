@@ -1,11 +1,13 @@
 # Copyright: Keel maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Helpers for talking to Kafka through its command line tools.
+"""Kafka topics managed through Kafka's own command line tools.
 
-The module keel.infra.kafka_topic runs kafka-topics.sh and kafka-configs.sh
-(inside the broker's container or on the host) and reads what they print. The
-parsing and the decisions (what to create, alter or refuse) live here, free of
-any I/O, so that they can be tested against recorded tool output.
+The modules keel.infra.kafka_topics and keel.infra.kafka_topic (its one-topic
+form) run kafka-topics.sh and kafka-configs.sh (inside the broker's container or
+on the host) and read what they print. The parsing and the decisions (what to
+create, alter or refuse) are pure functions, tested against recorded tool
+output; KafkaTools and manage_topics at the end run the tools: one describe for
+all the topics of a task, then only the changes they need.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -13,6 +15,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+
+from ansible_collections.keel.infra.plugins.module_utils._container_exec import (
+    ContainerExec,
+    container_exec_argument_spec,
+)
 
 # Kafka's own rule (org.apache.kafka.common.internals.Topic): ASCII letters,
 # digits, '.', '_' and '-', at most 249 characters, not '.' or '..'.
@@ -44,6 +51,11 @@ def topic_pattern(name):
     expression; of the characters a topic name may hold only '.' is special.
     """
     return name.replace('.', '\\.')
+
+
+def topics_pattern(names):
+    """The --topic argument that matches exactly these topics (one describe for all of them)."""
+    return '|'.join(topic_pattern(name) for name in names)
 
 
 def config_value(value):
@@ -98,14 +110,15 @@ def parse_config_list(text):
     return configs
 
 
-def parse_describe(output, name):
-    """Read `kafka-topics.sh --describe` output; return the topic named `name`, or None.
+def parse_describe(output):
+    """Read `kafka-topics.sh --describe` output into {name: topic}.
 
     The summary line of a topic is tab-separated 'Key: value' fields:
     Topic, TopicId, PartitionCount, ReplicationFactor and Configs (the
-    configs that differ from Kafka's defaults). Lines of other topics that the
-    pattern also matched, partition lines and tool warnings are skipped.
+    configs that differ from Kafka's defaults). Partition lines and tool
+    warnings are skipped.
     """
+    topics = {}
     for line in output.splitlines():
         if not line.startswith('Topic:'):
             continue
@@ -114,16 +127,16 @@ def parse_describe(output, name):
             if ':' in field:
                 key, value = field.split(':', 1)
                 fields[key.strip()] = value.strip()
-        if fields.get('Topic') != name or 'PartitionCount' not in fields:
+        if not fields.get('Topic') or 'PartitionCount' not in fields:
             continue
-        return {
-            'name': name,
+        topics[fields['Topic']] = {
+            'name': fields['Topic'],
             'topic_id': fields.get('TopicId'),
             'partitions': int(fields['PartitionCount']),
             'replication_factor': int(fields['ReplicationFactor']),
             'configs': parse_config_list(fields.get('Configs', '')),
         }
-    return None
+    return topics
 
 
 def tool_error(stdout, stderr):
@@ -151,7 +164,7 @@ def input_errors(current, wanted):
     if name_error:
         errors.append(name_error)
     configs = normalize_configs(wanted.get('configs'))
-    errors.extend(config_errors(configs))
+    errors.extend('topic %s: %s' % (name, error) for error in config_errors(configs))
     partitions = wanted.get('partitions')
     replication = wanted.get('replication_factor')
     if partitions is not None and partitions < 1:
@@ -228,7 +241,7 @@ def topic_view(topic, config_keys):
 
 def apply_plan(current, wanted, actions):
     """The topic as it will be once the actions are done (for the result and diff)."""
-    if any(action[0] == 'delete' for action in actions):
+    if wanted.get('state', 'present') == 'absent':
         return None
     configs = normalize_configs(wanted.get('configs'))
     if current is None:
@@ -247,3 +260,170 @@ def apply_plan(current, wanted, actions):
         elif action[0] == 'configs':
             after['configs'].update(action[1])
     return after
+
+
+def batch_errors(wanted):
+    """What is wrong with a list of declared topics, whatever the cluster holds."""
+    errors = []
+    for topic in wanted:
+        errors.extend(input_errors(None, topic))
+    names = [topic['name'] for topic in wanted]
+    for name in sorted(set(n for n in names if names.count(n) > 1)):
+        errors.append('topic %s is declared more than once' % name)
+    return errors
+
+
+def plan_topics(current, wanted):
+    """plan_topic() for every declared topic against current ({name: topic}).
+
+    Returns (actions of each topic in the order of wanted, errors of all topics);
+    when errors is not empty no topic may be changed.
+    """
+    plans = []
+    errors = []
+    for topic in wanted:
+        actions, topic_errors = plan_topic(current.get(topic['name']), topic)
+        plans.append(actions)
+        errors.extend(topic_errors)
+    return plans, errors
+
+
+def action_commands(wanted, actions):
+    """The tool runs, as (tool, args, description), that carry out one topic's actions."""
+    name = wanted['name']
+    commands = []
+    configs = normalize_configs(wanted.get('configs'))
+    for action in actions:
+        if action[0] == 'create':
+            args = ['--create', '--topic', name]
+            if wanted.get('partitions') is not None:
+                args += ['--partitions', str(wanted['partitions'])]
+            if wanted.get('replication_factor') is not None:
+                args += ['--replication-factor', str(wanted['replication_factor'])]
+            for key in sorted(configs):
+                args += ['--config', '%s=%s' % (key, configs[key])]
+            commands.append(('kafka-topics.sh', args, 'create topic %s' % name))
+        elif action[0] == 'partitions':
+            commands.append(('kafka-topics.sh', ['--alter', '--topic', topic_pattern(name), '--partitions',
+                                                 str(action[1])],
+                             'raise partitions of %s to %d' % (name, action[1])))
+        elif action[0] == 'configs':
+            commands.append(('kafka-configs.sh', ['--alter', '--entity-type', 'topics', '--entity-name', name,
+                                                  '--add-config', config_argument(action[1])],
+                             'set configs of %s: %s' % (
+                                 name, ', '.join('%s=%s' % kv for kv in sorted(action[1].items())))))
+        elif action[0] == 'delete':
+            commands.append(('kafka-topics.sh', ['--delete', '--topic', topic_pattern(name), '--if-exists'],
+                             'delete topic %s' % name))
+    return commands
+
+
+# The modules' options. A topic's own options are the same for kafka_topic and
+# for each item of kafka_topics' list; the tool options are documented by the
+# keel.infra.kafka doc fragment.
+
+def topic_argument_spec():
+    """Options of one topic (kafka_topic, and each item of kafka_topics' topics)."""
+    return dict(
+        name=dict(type='str', required=True, aliases=['topic']),
+        state=dict(type='str', default='present', choices=['present', 'absent']),
+        partitions=dict(type='int'),
+        replication_factor=dict(type='int'),
+        configs=dict(type='dict', default={}),
+    )
+
+
+def tools_argument_spec():
+    """Options of where and how the tools run (doc fragments keel.infra.kafka and keel.infra.container_exec)."""
+    spec = dict(
+        bootstrap_server=dict(type='str', default='localhost:9092'),
+        kafka_bin=dict(type='path', default='/opt/kafka/bin'),
+        command_config=dict(type='path'),
+        tool_env=dict(type='dict', default={
+            'KAFKA_HEAP_OPTS': '-Xmx128M',
+            'KAFKA_JVM_PERFORMANCE_OPTS': '-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto',
+        }),
+    )
+    spec.update(container_exec_argument_spec())
+    return spec
+
+
+def wanted_topic(params):
+    """A topic's options (module parameters or a list item) as plan_topic() reads them."""
+    return dict((key, params.get(key)) for key in topic_argument_spec())
+
+
+class KafkaTools(ContainerExec):
+    """Runs Kafka's command line tools, in a container or on the host."""
+
+    def __init__(self, module):
+        params = module.params
+        super(KafkaTools, self).__init__(module, env=params['tool_env'])
+        self.bin = params['kafka_bin'].rstrip('/')
+        self.common = ['--bootstrap-server', params['bootstrap_server']]
+        if params['command_config']:
+            self.common += ['--command-config', params['command_config']]
+
+    def tool_argv(self, tool, args):
+        return self.argv(['%s/%s' % (self.bin, tool)] + self.common + list(args))
+
+    def tool(self, tool, args):
+        return self.run(['%s/%s' % (self.bin, tool)] + self.common + list(args))
+
+
+def manage_topics(module, wanted, result):
+    """Bring the declared topics to their state; returns one report per topic, in their order.
+
+    Every topic is checked - its own input first, then against the cluster, from one
+    describe - before any is changed, so one refused topic leaves all of them as they
+    are. A report says what was done (would be done, in check mode): name, state,
+    changed, changes, commands, topic (as it is after) and diff (before and after).
+    result(reports) makes the module's return value; failures carry it too.
+    """
+    errors = batch_errors(wanted)
+    if errors:
+        module.fail_json(msg='; '.join(errors), **result([]))
+
+    tools = KafkaTools(module)
+    names = [topic['name'] for topic in wanted]
+    rc, out, err = tools.tool('kafka-topics.sh', ['--describe', '--topic', topics_pattern(names), '--if-exists'])
+    if rc != 0:
+        module.fail_json(msg='could not describe topics %s: %s' % (', '.join(names), tool_error(out, err)),
+                         rc=rc, stdout=out, stderr=err, **result([]))
+    found = parse_describe(out)
+    current = dict((name, found[name]) for name in names if name in found)
+    plans, errors = plan_topics(current, wanted)
+    if errors:
+        module.fail_json(msg='; '.join(errors), **result([]))
+
+    reports = []
+    runs = []
+    for index, topic in enumerate(wanted):
+        actions = plans[index]
+        before = current.get(topic['name'])
+        after = apply_plan(before, topic, actions)
+        commands = action_commands(topic, actions)
+        keys = normalize_configs(topic.get('configs')).keys()
+        reports.append(dict(
+            name=topic['name'],
+            state=topic.get('state') or 'present',
+            changed=bool(commands),
+            changes=[description for _tool, _args, description in commands],
+            commands=[tools.tool_argv(tool, args) for tool, args, _description in commands],
+            topic=after or {},
+            diff=dict(before=topic_view(before, keys), after=topic_view(after, keys)),
+        ))
+        runs.append(commands)
+    if module.check_mode:
+        return reports
+
+    for index, commands in enumerate(runs):
+        for done, (tool, args, description) in enumerate(commands):
+            rc, out, err = tools.tool(tool, args)
+            if rc != 0:
+                # Report what was done: the topics before this one, and this one's changes so far.
+                partial = dict(reports[index], changed=done > 0, changes=reports[index]['changes'][:done],
+                               commands=reports[index]['commands'][:done])
+                module.fail_json(msg='could not %s: %s' % (description, tool_error(out, err)), rc=rc,
+                                 stdout=out, stderr=err, **result(reports[:index] + [partial]))
+    return reports

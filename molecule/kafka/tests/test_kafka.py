@@ -137,6 +137,28 @@ def test_fewer_partitions_fail_clearly_and_change_nothing(host, run_playbook):
     assert describe(host) == before
 
 
+def test_a_refused_topic_leaves_every_other_topic_as_it_is(host, run_playbook):
+    # Every ChiroERP topic would get a new retention, but the test topic cannot lose
+    # partitions: all topics are checked before any is changed.
+    before = describe(host)
+    run = run_playbook(CONVERGE, "-e", "test_partitions=1", "-e", '{"kafka_topic_configs": {"retention.ms": 86400000}}')
+    assert run.rc != 0
+    assert f"topic {TEST_TOPIC} has 3 partitions and 1 were asked for" in run.output, run.output[-3000:]
+    assert describe(host) == before
+
+
+def test_check_mode_shows_the_topic_changes_and_makes_none(host, run_playbook):
+    before = describe(host)
+    run = run_playbook(CONVERGE, "--check", "--diff", "-e", "test_partitions=4", "-e", "test_retention_ms=3600000")
+    assert run.rc == 0, run.output[-3000:]
+    # The topics task is the play's last: its diff is all that stands before the recap.
+    task = run.output.split("TASK [keel.infra.kafka : Manage the topics]")[1].split("PLAY RECAP")[0]
+    assert "changed: [" in task, task
+    for line in [r"-\s+partitions: 3", r"\+\s+partitions: 4", r"\+\s+retention\.ms: '3600000'"]:
+        assert re.search(f"^{line}$", task, re.MULTILINE), task
+    assert describe(host) == before
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [

@@ -6,20 +6,24 @@ __metaclass__ = type
 
 import pytest
 from ansible_collections.keel.infra.plugins.module_utils._kafka import (
+    action_commands,
     apply_plan,
+    batch_errors,
     config_argument,
     config_errors,
     parse_config_list,
     parse_describe,
     plan_topic,
+    plan_topics,
     tool_error,
     topic_name_error,
     topic_pattern,
     topic_view,
+    topics_pattern,
 )
 
-# As kafka-topics.sh 4.1 prints it for `--describe --topic 'a\.b'`: a topic
-# whose name the pattern also matches comes first.
+# As kafka-topics.sh 4.1 prints it for `--describe --topic 'aXb|a\.b'`: each
+# topic's summary line, then a line per partition.
 DESCRIBE = (
     "Topic: aXb\tTopicId: q1\tPartitionCount: 1\tReplicationFactor: 1\tConfigs: min.insync.replicas=1\n"
     "\tTopic: aXb\tPartition: 0\tLeader: 1\tReplicas: 1\tIsr: 1\tElr: \tLastKnownElr: \n"
@@ -60,25 +64,32 @@ def test_topic_pattern_escapes_dots_only():
     assert topic_pattern("a_b-c") == "a_b-c"
 
 
-def test_parse_describe_picks_the_exact_topic_and_reads_list_values():
-    found = parse_describe(DESCRIBE, "a.b")
-    assert found == {
+def test_topics_pattern_matches_exactly_the_names():
+    assert topics_pattern(["finance.gl", "a_b-c"]) == "finance\\.gl|a_b-c"
+    assert topics_pattern(["orders"]) == "orders"
+
+
+def test_parse_describe_reads_every_topic_and_list_values():
+    found = parse_describe(DESCRIBE)
+    assert sorted(found) == ["a.b", "aXb"]
+    assert found["a.b"] == {
         "name": "a.b",
         "topic_id": "ImfXee2nSsmwF5qofUJNnA",
         "partitions": 2,
         "replication_factor": 3,
         "configs": {"min.insync.replicas": "2", "cleanup.policy": "compact,delete", "retention.ms": "259200000"},
     }
+    assert found["aXb"]["partitions"] == 1
 
 
-def test_parse_describe_of_a_missing_topic():
-    assert parse_describe("", "orders") is None
-    assert parse_describe(DESCRIBE, "a") is None
+def test_parse_describe_of_no_topic():
+    assert parse_describe("") == {}
+    assert parse_describe("WARN some tool warning\n") == {}
 
 
 def test_parse_describe_without_configs():
     out = "Topic: t\tTopicId: i\tPartitionCount: 1\tReplicationFactor: 1\tConfigs: \n"
-    assert parse_describe(out, "t")["configs"] == {}
+    assert parse_describe(out)["t"]["configs"] == {}
 
 
 def test_parse_config_list_keeps_equals_in_values():
@@ -183,5 +194,53 @@ def test_apply_plan_and_view():
     }
     assert topic_view(None, []) == {}
     assert apply_plan(current, wanted(state="absent"), [("delete",)]) is None
+    assert apply_plan(None, wanted(state="absent"), []) is None, "an absent topic that does not exist stays absent"
     created = apply_plan(None, wanted(configs={"retention.ms": 5}), [("create",)])
     assert created["configs"] == {"retention.ms": "5"}
+
+
+def test_batch_errors_name_every_topic_and_duplicates():
+    errors = batch_errors([wanted(name="bad/name"), wanted(name="a", configs={"retention.ms": -3}),
+                           wanted(name="a"), wanted(name="ok")])
+    assert "characters Kafka rejects" in errors[0]
+    assert errors[1] == "topic a: config retention.ms must be -1 (no limit) or more, got -3"
+    assert errors[2] == "topic a is declared more than once"
+    assert len(errors) == 3
+    assert batch_errors([wanted(name="a"), wanted(name="b")]) == []
+
+
+def test_plan_topics_collects_the_errors_of_all_topics():
+    current = {"a": dict(topic(partitions=6), name="a"), "b": dict(topic(rf=1), name="b")}
+    plans, errors = plan_topics(current, [wanted(name="a", partitions=3), wanted(name="b", replication_factor=3),
+                                          wanted(name="c")])
+    assert len(errors) == 2
+    assert "topic a has 6 partitions and 3 were asked for" in errors[0]
+    assert "topic b has replication factor 1 and 3 was asked for" in errors[1]
+    assert plans == [[], [], [("create",)]]
+
+
+def test_plan_topics_in_the_order_declared():
+    current = {"a": dict(topic(partitions=3), name="a")}
+    plans, errors = plan_topics(current, [wanted(name="b"), wanted(name="a", partitions=4)])
+    assert errors == []
+    assert plans == [[("create",)], [("partitions", 4)]]
+
+
+def test_action_commands():
+    topic_ = wanted(name="a.b", partitions=6, replication_factor=3, configs={"retention.ms": 1, "x": [1, 2]})
+    assert action_commands(topic_, [("create",)]) == [(
+        "kafka-topics.sh",
+        ["--create", "--topic", "a.b", "--partitions", "6", "--replication-factor", "3",
+         "--config", "retention.ms=1", "--config", "x=1,2"],
+        "create topic a.b",
+    )]
+    assert action_commands(topic_, [("partitions", 8), ("configs", {"retention.ms": "2", "x": "1,2"})]) == [
+        ("kafka-topics.sh", ["--alter", "--topic", "a\\.b", "--partitions", "8"], "raise partitions of a.b to 8"),
+        ("kafka-configs.sh",
+         ["--alter", "--entity-type", "topics", "--entity-name", "a.b", "--add-config", "retention.ms=2,x=[1,2]"],
+         "set configs of a.b: retention.ms=2, x=1,2"),
+    ]
+    assert action_commands(topic_, [("delete",)]) == [
+        ("kafka-topics.sh", ["--delete", "--topic", "a\\.b", "--if-exists"], "delete topic a.b"),
+    ]
+    assert action_commands(topic_, []) == []

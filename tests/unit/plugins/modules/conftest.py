@@ -55,3 +55,31 @@ def _run(monkeypatch, main, args, runner, check_mode, diff):
         main()
     json.dumps(exc.value.result)  # results must be serializable
     return exc.value
+
+
+class FakeKafka:
+    """Kafka's tools as the kafka modules see them: describe answers ``describe``, every other
+    command rc 0, except a command holding a word of ``fail`` ({word: (rc, stdout)}). Records every call."""
+
+    def __init__(self, describe="", fail=None):
+        self.describe = describe
+        self.fail = fail or {}
+        self.calls = []
+
+    def __call__(self, argv, environ_update=None, **_kw):
+        self.calls.append(argv)
+        if "--describe" in argv:
+            return 0, self.describe, ""
+        for word, (rc, out) in self.fail.items():
+            if word in argv:
+                return rc, out, "ERROR something\n"
+        return 0, "done\n", ""
+
+    def changes(self):
+        return [c for c in self.calls if "--describe" not in c]
+
+
+@pytest.fixture
+def fake_kafka():
+    """fake_kafka(describe="", fail=None) -> FakeKafka, a runner for run_module."""
+    return FakeKafka
