@@ -3,8 +3,8 @@
 """Filters for the firewall rules the ufw role owns.
 
 The ufw role takes a list of allowed ports, checks it before anything on the host
-changes, adds one tagged rule per item and removes tagged rules that are no
-longer wanted. These filters do the checking and the bookkeeping in plain Python
+changes, adds one tagged rule per item that ufw does not hold yet and removes
+tagged rules that are no longer wanted. These filters do the checking and the bookkeeping in plain Python
 (ipaddress), so the role needs no extra collection.
 """
 
@@ -196,6 +196,33 @@ def ufw_stale_rules(text, desired, tag):
     return stale
 
 
+def _family(network):
+    """4 or 6: the address family of a source as ufw writes it (0.0.0.0/0 and ::/0 included)."""
+    return ipaddress.ip_network(network, strict=False).version
+
+
+def ufw_missing_rules(text, desired, ipv6=True):
+    """The desired rules that user.rules text does not hold yet, comment included.
+
+    A rule for any source needs its IPv4 copy, and its IPv6 copy when ufw runs with IPv6; a rule
+    for one network needs the copy of that network's family. What this returns is what a run of
+    community.general.ufw would add or update; the rest would be skipped by ufw as existing.
+    """
+    held = set()
+    for found in ufw_tuples(text):
+        if found["app"] or found["direction"] != "in":
+            continue
+        key = _key(found["rule"], found["proto"], found["port"], found["src"])
+        held.add(key + (_family(found["src"]), found["comment"]))
+    missing = []
+    for rule in desired:
+        families = ((4, 6) if ipv6 else (4,)) if rule["src"] == "any" else (_family(rule["src"]),)
+        key = _key(rule["rule"], rule["proto"], rule["port"], rule["src"])
+        if any(key + (family, rule["comment"]) not in held for family in families):
+            missing.append(rule)
+    return missing
+
+
 def ufw_admits(rules, address, port, proto="tcp"):
     """True when one of the allowed-port items lets a connection from address to port in."""
     errors = ufw_rule_errors(rules)
@@ -223,6 +250,7 @@ class FilterModule(object):
     def filters(self):
         return {
             "ufw_admits": ufw_admits,
+            "ufw_missing_rules": ufw_missing_rules,
             "ufw_rule_errors": ufw_rule_errors,
             "ufw_rules": ufw_rules,
             "ufw_stale_rules": ufw_stale_rules,

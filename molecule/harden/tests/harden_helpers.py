@@ -1,5 +1,6 @@
 """Shared by the hardening tests: names, SSH from the client host, playbook runs."""
 
+import json
 import os
 import subprocess
 import time
@@ -74,3 +75,44 @@ def run_playbook(playbook, *args, inventory_file=None, env=None, timeout=600):
         env={**os.environ, "ANSIBLE_NOCOLOR": "1", **(env or {})},
     )
     return PlaybookRun(proc)
+
+
+def run_cases(cases, workdir):
+    """Apply one role per case, each with its own variables, all in one ansible-playbook run.
+
+    Each case is a play of its own (variables never leak into the next case). A role that
+    refuses is rescued, the message it failed with is written to workdir, and the run goes
+    on. Returns the run and, per case, that message, or None when the role did not refuse.
+    """
+    plays = []
+    for number, (role, extra) in enumerate(cases):
+        report = {
+            "name": "Keep the message of the refusal",
+            "ansible.builtin.copy": {
+                "content": "{{ ansible_failed_result.msg }}",
+                "dest": str(workdir / f"case-{number}.txt"),
+                "mode": "0600",
+            },
+            "delegate_to": "localhost",
+            "become": False,
+            "changed_when": False,
+        }
+        plays.append(
+            {
+                "name": f"Case {number}: {role}",
+                "hosts": SERVER,
+                "become": True,
+                "gather_facts": False,
+                "tasks": [
+                    {
+                        "block": [{"ansible.builtin.include_role": {"name": f"keel.infra.{role}"}, "vars": extra}],
+                        "rescue": [report],
+                    }
+                ],
+            }
+        )
+    playbook = workdir / "cases.yml"
+    playbook.write_text(json.dumps(plays))
+    run = run_playbook(playbook)
+    found = [workdir / f"case-{number}.txt" for number in range(len(cases))]
+    return run, [path.read_text() if path.exists() else None for path in found]

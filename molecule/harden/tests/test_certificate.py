@@ -18,6 +18,12 @@ def pebble_root(client):
     return ROOT
 
 
+@pytest.fixture(scope="module")
+def page(host):
+    # The site's root is the nginx role's; the page in it is the test's.
+    host.check_output("echo 'served by keel-h-server over HTTPS' > /var/www/keel/index.html")
+
+
 def served_serial(client, root):
     out = client.run(
         f"openssl s_client -connect {SERVER}:443 -servername {SERVER} -CAfile {root} -verify_return_error "
@@ -33,7 +39,7 @@ def test_certificate_was_issued_by_pebble_for_the_hosts_names(host):
     assert "DNS:keel-h-server" in text and "DNS:www.keel-h-server.test" in text
 
 
-def test_nginx_serves_it_and_the_chain_verifies_against_pebbles_root(client, pebble_root):
+def test_nginx_serves_it_and_the_chain_verifies_against_pebbles_root(client, pebble_root, page):
     result = client.run(
         f"openssl s_client -connect {SERVER}:443 -servername {SERVER} -CAfile {pebble_root} "
         "-verify_return_error -verify_hostname keel-h-server </dev/null"

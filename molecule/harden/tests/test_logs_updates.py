@@ -6,8 +6,10 @@ testinfra_hosts = [f"ansible://{SERVER}"]
 
 
 def test_application_logs_rotate_and_keep_three(host):
+    # The application's log directory, as the application would make it.
     rotated = (
-        "for i in 1 2 3 4 5; do echo line $i >> /var/log/keelapp/app.log;"
+        "install -d -o keelapp -g keelapp -m 0750 /var/log/keelapp;"
+        " for i in 1 2 3 4 5; do echo line $i >> /var/log/keelapp/app.log;"
         " chown keelapp:keelapp /var/log/keelapp/app.log;"
         " logrotate -f /etc/logrotate.d/keel-keelapp || exit 1; sleep 1.1; done; ls /var/log/keelapp"
     )

@@ -9,6 +9,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.keel.infra.plugins.filter.ufw_rules import (
     FilterModule,
     ufw_admits,
+    ufw_missing_rules,
     ufw_rule_errors,
     ufw_rules,
     ufw_stale_rules,
@@ -33,7 +34,13 @@ USER_RULES = """
 
 
 def test_filters_are_registered():
-    assert set(FilterModule().filters()) == {"ufw_admits", "ufw_rule_errors", "ufw_rules", "ufw_stale_rules"}
+    assert set(FilterModule().filters()) == {
+        "ufw_admits",
+        "ufw_missing_rules",
+        "ufw_rule_errors",
+        "ufw_rules",
+        "ufw_stale_rules",
+    }
 
 
 def test_defaults_are_fine():
@@ -148,6 +155,45 @@ def test_nothing_is_stale_on_an_empty_file():
 def test_an_empty_tag_is_refused():
     with pytest.raises(AnsibleFilterError, match="tag must not be empty"):
         ufw_stale_rules(USER_RULES, [], "")
+
+
+def test_rules_held_in_both_families_are_not_missing():
+    desired = ufw_rules([{"port": 22, "limit": True}], TAG)
+    assert ufw_missing_rules(USER_RULES, desired) == []
+
+
+def test_a_rule_without_its_ipv6_copy_is_missing_only_with_ipv6():
+    desired = ufw_rules([{"port": 80}], TAG)
+    text = "### tuple ### allow tcp 80 0.0.0.0/0 any 0.0.0.0/0 in comment=6b65656c2d6d616e61676564"
+    assert ufw_missing_rules(text, desired, True) == desired
+    assert ufw_missing_rules(text, desired, False) == []
+
+
+def test_a_rule_for_one_network_needs_that_family_only():
+    database = {"port": 5432, "src": "10.1.0.0/16", "comment": "db:"}
+    dns = {"port": 53, "proto": "udp", "src": "2001:db8::/32"}
+    desired = ufw_rules([database, dns], TAG)
+    assert ufw_missing_rules(USER_RULES, desired) == []
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in comment=6b65656c2d6d616e61676564",  # allow, not limit
+        "### tuple ### limit tcp 22 0.0.0.0/0 any 0.0.0.0/0 in comment=6f7468657273",  # another comment
+        "### tuple ### limit tcp 22 0.0.0.0/0 any 0.0.0.0/0 in",  # no comment
+        "### tuple ### limit tcp 22 0.0.0.0/0 any 0.0.0.0/0 out comment=6b65656c2d6d616e61676564",  # outgoing
+        "### tuple ### limit tcp 22 0.0.0.0/0 any 0.0.0.0/0 OpenSSH - in comment=6b65656c2d6d616e61676564",  # app
+    ],
+)
+def test_a_rule_that_differs_is_missing(line):
+    desired = ufw_rules([{"port": 22, "limit": True}], TAG)
+    assert ufw_missing_rules(line, desired, False) == desired
+
+
+def test_everything_is_missing_on_an_empty_file():
+    desired = ufw_rules(DEFAULTS, TAG)
+    assert ufw_missing_rules("", desired) == desired
 
 
 @pytest.mark.parametrize(
