@@ -20,8 +20,8 @@ Results go to .testbed/scenarios.json (read by `summary`), durations to
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
-import os
 import re
 import subprocess
 import sys
@@ -102,16 +102,10 @@ def run(scenarios: list[str], jobs: int) -> int:
     todo.sort(key=lambda name: -known.get(name, 0))
     say(f"{len(todo)} scenario(s), {jobs} at a time, longest first: {' '.join(todo)}")
     lock = threading.Lock()
-    pending = list(todo)
-    running: list[threading.Thread] = []
     start = time.monotonic()
-    while pending or running:
-        running = [t for t in running if t.is_alive()]
-        while pending and len(running) < jobs:
-            thread = threading.Thread(target=run_one, args=(pending.pop(0), results, lock), daemon=True)
-            thread.start()
-            running.append(thread)
-        time.sleep(1)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        for name in todo:
+            pool.submit(run_one, name, results, lock)
     wall = round(time.monotonic() - start)
     known.update({name: res["seconds"] for name, res in results.items() if res["state"] == "passed"})
     DURATIONS.write_text(json.dumps(known, indent=1, sort_keys=True) + "\n")
@@ -157,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="action", required=True)
     run_p = sub.add_parser("run")
-    run_p.add_argument("--jobs", type=int, default=int(os.environ.get("KEEL_MOLECULE_JOBS", "3")))
+    run_p.add_argument("--jobs", type=int, default=3, help="scenarios at a time (make: MOLECULE_JOBS)")
     run_p.add_argument("scenarios", nargs="+")
     sub.add_parser("summary")
     args = parser.parse_args(argv)
