@@ -6,8 +6,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import copy
 import re
+from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
@@ -31,6 +31,16 @@ def _check_value(service, key, value):
     return str(value)
 
 
+def _plain(value):
+    """A plain copy of a definition. Reading each item lets Ansible render the templates it still holds
+    (copy.deepcopy of Ansible's lazily rendered containers breaks the filters inside them, e.g. map)."""
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
 def compose_limits(definition, resources):
     """Return a copy of ``definition`` with ``resources`` as deploy.resources.limits/reservations.
 
@@ -50,7 +60,7 @@ def compose_limits(definition, resources):
             "compose_limits: resources name services the definition does not have: %s (services: %s)"
             % (", ".join(unknown), ", ".join(sorted(definition["services"])))
         )
-    result = copy.deepcopy(definition)
+    result = _plain(definition)
     for service, table in resources.items():
         if not isinstance(table, dict):
             raise AnsibleFilterError("compose_limits: %s must be a mapping of cpus/memory" % service)

@@ -101,6 +101,12 @@ options:
       - Mode of the stack folder (and of subfolders made for O(files)) in octal.
     type: raw
     default: '0750'
+  compare_running:
+    description:
+      - When no file changes, also compare the running stack with its definition and return RV(in_sync), so that
+        a run with nothing to do can skip C(docker compose up) (whose own comparison costs several Compose runs).
+    type: bool
+    default: false
 requirements:
   - The C(docker) command with its Compose plugin on the host, whenever a file is to change.
 notes:
@@ -162,10 +168,21 @@ folder_created:
     - Whether the stack folder did not exist (and was created, outside check mode).
   returned: always
   type: bool
+in_sync:
+  description:
+    - With O(compare_running), true when no file changed and the running stack is what C(docker compose up) would
+      leave, that is each service of the definition has as many containers as it asks for (C(scale) or
+      C(deploy.replicas), else one), each running, healthy where it has a health check, made from the
+      definition's current configuration hash and from the image id its image name has now; and no container of
+      the project belongs to a service the definition no longer has. False otherwise (and without
+      O(compare_running)).
+  returned: always
+  type: bool
 '''
 
 # Imports follow the documentation strings, as in every Ansible module.
 import grp  # noqa: E402
+import json  # noqa: E402
 import os  # noqa: E402
 import pwd  # noqa: E402
 import re  # noqa: E402
@@ -358,6 +375,93 @@ def compose_check(module, staging, project_name):
     ])
 
 
+def compose_run(module, folder, project_name, *args):
+    """stdout of a Compose command on the live stack folder; None when it fails."""
+    docker = module.get_bin_path('docker')
+    if docker is None:
+        return None
+    rc, out, dummy = module.run_command([
+        docker, 'compose',
+        '--project-name', project_name,
+        '--project-directory', folder,
+        '--env-file', os.path.join(folder, ENV_FILE),
+        '--file', os.path.join(folder, COMPOSE_FILE),
+    ] + list(args))
+    return out if rc == 0 else None
+
+
+def json_lines(text):
+    """Compose prints `ps --format json` as one array (older) or one object per line (newer)."""
+    text = (text or '').strip()
+    if text.startswith('['):
+        return json.loads(text)
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def labels_of(container):
+    labels = container.get('Labels') or ''
+    if isinstance(labels, dict):
+        return labels
+    return dict(item.split('=', 1) for item in labels.split(',') if '=' in item)
+
+
+def wanted_count(service):
+    deploy = service.get('deploy') or {}
+    for value in (service.get('scale'), deploy.get('replicas')):
+        if value is not None:
+            return int(value)
+    return 1
+
+
+def stack_in_sync(config, hashes, containers, image_ids):
+    """Whether `docker compose up` would leave the running stack as it is (see RETURN in_sync)."""
+    services = config.get('services') or {}
+    by_service = {}
+    for container in containers:
+        by_service.setdefault(container.get('Service'), []).append(container)
+    if set(by_service) - set(services):
+        return False
+    for name, service in services.items():
+        running = by_service.get(name, [])
+        if len(running) != wanted_count(service):
+            return False
+        for container in running:
+            labels = labels_of(container)
+            if container.get('State') != 'running' or container.get('Health') not in ('', None, 'healthy'):
+                return False
+            if labels.get('com.docker.compose.config-hash') != hashes.get(name):
+                return False
+            if labels.get('com.docker.compose.image') != image_ids.get(service.get('image')):
+                return False
+    return True
+
+
+def running_in_sync(module, folder, project_name):
+    """Reads the definition, the configuration hashes, the containers and the image ids, then compares."""
+    config = compose_run(module, folder, project_name, 'config', '--format', 'json')
+    hashes = compose_run(module, folder, project_name, 'config', '--hash', '*')
+    containers = compose_run(module, folder, project_name, 'ps', '--all', '--format', 'json')
+    if config is None or hashes is None or containers is None:
+        return False
+    try:
+        config = json.loads(config)
+        containers = json_lines(containers)
+    except ValueError:
+        return False
+    hashes = dict(line.split(None, 1) for line in hashes.splitlines() if len(line.split(None, 1)) == 2)
+    images = sorted(set(service.get('image') for service in (config.get('services') or {}).values()
+                        if service.get('image')))
+    image_ids = {}
+    if images:
+        rc, out, dummy = module.run_command(
+            [module.get_bin_path('docker', required=True), 'image', 'inspect', '--format', '{{.Id}}'] + images)
+        if rc != 0:
+            return False
+        ids = out.split()
+        image_ids = dict((image, ids[index]) for index, image in enumerate(images) if index < len(ids))
+    return stack_in_sync(config, hashes, containers, image_ids)
+
+
 def stage_and_check(module, writer, staging, wanted, result):
     """Writes the whole set into staging and fails, with staging removed, when Compose rejects it."""
     remove(staging)
@@ -415,6 +519,7 @@ def main():
             owner=dict(type='str', default='root'),
             group=dict(type='str', default='root'),
             mode=dict(type='raw', default='0750'),
+            compare_running=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
     )
@@ -433,7 +538,9 @@ def main():
     for want in changed:
         restart.extend(service for service in want.restart if service not in restart)
     result = dict(changed=folder_created or folder_fixed or bool(changed), folder_created=folder_created,
-                  changed_files=[want.name for want in changed], restart=restart)
+                  changed_files=[want.name for want in changed], restart=restart, in_sync=False)
+    if params['compare_running'] and not folder_created and not changed:
+        result['in_sync'] = running_in_sync(module, folder, params['project_name'])
     if module._diff:
         result['diff'] = [file_diff(folder, want, uid, gid) for want in changed]
         if folder_created or folder_fixed:

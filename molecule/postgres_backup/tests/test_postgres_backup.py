@@ -302,14 +302,18 @@ def test_second_run_and_check_mode_change_nothing(run_playbook):
 
 
 BAD_INPUT = [
-    # Only the database host: its role refuses the value.
+    # Only the database host: its input check refuses the value.
     (["--limit", DB_HOST, "-e", "postgres_backup_retention_days=0"],
-     "postgres_backup_retention_days must be between 7 and 30 days (got 0)"),
+     "postgres_backup_retention_days 0 is outside 7 to 30 days"),
     (["--limit", DB_HOST, "-e", "postgres_backup_retention_days=400"],
-     "postgres_backup_retention_days must be between 7 and 30 days (got 400)"),
-    # Both hosts: the backup host refuses it first, and the run stops there.
-    (["-e", "postgres_backup_retention_days=400"], "retention_days must be between 7 and 30 days (got 400)"),
-    (["-e", '{"postgres_backup_ssh_private_key": ""}'], "a backup target without a key (no private key is set)"),
+     "postgres_backup_retention_days 400 is outside 7 to 30 days"),
+    # Both hosts: the preflight refuses it on the database host before the backup host is touched.
+    (["-e", "postgres_backup_retention_days=400"], "postgres_backup_retention_days 400 is outside 7 to 30 days"),
+    (["-e", '{"postgres_backup_ssh_private_key": ""}'], "postgres_backup_ssh_private_key is not a private key"),
+    # A backup host the database host names wrongly would drop its working key: refused first.
+    (["-e", "postgres_backup_ssh_host='keel p backup'"], "postgres_backup_ssh_host 'keel p backup' is not a host name"),
+    (["-e", "postgres_backup_ssh_host=backup.elsewhere.example"],
+     "postgres_backup_ssh_host 'backup.elsewhere.example' is not a host of group postgres_backup_targets"),
     (["-e", '{"postgres_backup_databases": ["shop", "nosuchdb"]}'],
      "Unknown database(s) in postgres_backup_databases: nosuchdb"),
     (["-e", '{"postgres_backup_target_clients": [{"name": "x", "retention_days": 7}]}'],

@@ -304,3 +304,70 @@ def test_an_unknown_option_of_a_file_is_refused(run_module, stack):
     out = run_module(compose_files.main, args(stack, files=files), FakeCompose())
     assert out.failed
     assert "restrat" in out.result["msg"]
+
+
+# compare_running: whether `docker compose up` would leave the running stack as it is.
+IMAGE_ID = "sha256:" + "a" * 64
+CONFIG = {"services": {"front": {"image": "nginx:1.27"}, "jobs": {"image": "nginx:1.27", "deploy": {"replicas": 2}}}}
+HASHES = {"front": "h-front", "jobs": "h-jobs"}
+
+
+def container(service, state="running", health="", config_hash=None, image=IMAGE_ID):
+    labels = "com.docker.compose.config-hash=%s,com.docker.compose.image=%s" % (
+        config_hash or HASHES[service], image)
+    return {"Service": service, "State": state, "Health": health, "Labels": labels}
+
+
+RUNNING = [container("front", health="healthy"), container("jobs"), container("jobs")]
+
+
+def test_a_stack_running_as_defined_is_in_sync():
+    assert compose_files.stack_in_sync(CONFIG, HASHES, RUNNING, {"nginx:1.27": IMAGE_ID})
+
+
+@pytest.mark.parametrize("containers, image_ids", [
+    (RUNNING[:2], {"nginx:1.27": IMAGE_ID}),  # one replica missing
+    ([container("front", state="exited")] + RUNNING[1:], {"nginx:1.27": IMAGE_ID}),
+    ([container("front", health="starting")] + RUNNING[1:], {"nginx:1.27": IMAGE_ID}),
+    ([container("front", health="unhealthy")] + RUNNING[1:], {"nginx:1.27": IMAGE_ID}),
+    ([container("front", config_hash="old")] + RUNNING[1:], {"nginx:1.27": IMAGE_ID}),
+    (RUNNING, {"nginx:1.27": "sha256:" + "b" * 64}),  # the tag points at a new image
+    (RUNNING + [dict(container("front"), Service="gone")], {"nginx:1.27": IMAGE_ID}),  # orphan
+], ids=["replica-missing", "exited", "starting", "unhealthy", "config-changed", "new-image", "orphan"])
+def test_what_compose_up_would_change_is_not_in_sync(containers, image_ids):
+    assert not compose_files.stack_in_sync(CONFIG, HASHES, containers, image_ids)
+
+
+class FakeRunningCompose(FakeCompose):
+    """Answers the reads of the running stack too."""
+
+    def __init__(self, containers):
+        super().__init__()
+        self.containers = containers
+
+    def __call__(self, argv, **kw):
+        if "--hash" in argv:
+            return 0, "".join("%s %s\n" % item for item in HASHES.items()), ""
+        if "--format" in argv and "config" in argv:
+            return 0, json.dumps(CONFIG), ""
+        if "ps" in argv:
+            return 0, "".join(json.dumps(c) + "\n" for c in self.containers), ""
+        if argv[1:3] == ["image", "inspect"]:
+            return 0, IMAGE_ID + "\n", ""
+        return super().__call__(argv, **kw)
+
+
+def test_compare_running_reads_the_stack_only_when_no_file_changed(run_module, deployed):
+    fake = FakeRunningCompose(RUNNING)
+    out = run_module(compose_files.main, args(deployed, compare_running=True), fake)
+    assert out.result["in_sync"] is True and out.result["changed"] is False
+    fake = FakeRunningCompose(RUNNING)
+    out = run_module(compose_files.main, args(deployed, compose=COMPOSE + "# new\n", compare_running=True), fake)
+    assert out.result["in_sync"] is False and out.result["changed"] is True
+    assert not [argv for argv in fake.calls if "ps" in argv]
+
+
+def test_a_stopped_stack_is_not_in_sync(run_module, deployed):
+    fake = FakeRunningCompose([container("front", state="exited")] + RUNNING[1:])
+    out = run_module(compose_files.main, args(deployed, compare_running=True), fake)
+    assert out.result["in_sync"] is False

@@ -1,0 +1,216 @@
+# Copyright: Keel maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The collection's one vocabulary of input rules.
+
+Each rule takes a value and returns None when the value is valid, else what is
+wrong with it and what to set instead, as a sentence fragment that follows
+"<variable> '<value>' ". Roles reach the rules through the filter
+keel.infra.input_errors and the Jinja tests of plugins/test; modules import
+them. A rule is written here once and nowhere else.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import binascii
+import ipaddress
+import re
+import struct
+
+_STACK_NAME = re.compile(r'^[a-z0-9][a-z0-9_-]*$')
+_LOGIN_NAME = re.compile(r'^[a-z_][a-z0-9_-]{0,31}$')
+_DNS_LABEL = re.compile(r'^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$')
+# Docker's own size syntax (go-units RAMInBytes: log-opts max-size, mem_limit, shm_size).
+_DOCKER_SIZE = re.compile(r'^(\d+(\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$')
+_JVM_SIZE = re.compile(r'^[1-9][0-9]*[kKmMgG]?$')
+_PG_IDENTIFIER = re.compile(r'^[a-z_][a-z0-9_]{0,62}$')
+_TZ_NAME = re.compile(r'^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$')
+_EMAIL = re.compile(r'^[A-Za-z0-9.!#$%&*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?'
+                    r'(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$')
+_HTTP_URL = re.compile(r'^https?://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?(/[^\s]*)?$')
+_ENV_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
+
+# OpenSSH 9.8 and later refuse DSA keys; every other type OpenSSH signs with.
+SSH_KEY_TYPES = (
+    'ssh-ed25519', 'ssh-rsa', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521',
+    'sk-ssh-ed25519@openssh.com', 'sk-ecdsa-sha2-nistp256@openssh.com',
+)
+
+
+def _text(value):
+    return value if isinstance(value, str) else None
+
+
+def _matching(name, pattern, reason):
+    """A rule that accepts the strings pattern matches."""
+    def rule(value):
+        if _text(value) is None or not pattern.match(value):
+            return reason
+        return None
+    rule.__name__ = name
+    return rule
+
+
+stack_name = _matching(
+    'stack_name', _STACK_NAME,
+    "is not a stack name: use lowercase letters, digits, - and _, starting with a letter or digit")
+login_name = _matching(
+    'login_name', _LOGIN_NAME,
+    "is not a login name: use lowercase letters, digits, - and _, starting with a letter or _, "
+    "at most 32 characters")
+pg_identifier = _matching(
+    'pg_identifier', _PG_IDENTIFIER,
+    "is not a name Keel lets Postgres use: lowercase letters, digits and _, not starting with a "
+    "digit, at most 63 characters")
+tz_name = _matching(
+    'tz_name', _TZ_NAME,
+    "is not a tz database name: use a name such as Etc/UTC or Europe/Berlin")
+email = _matching(
+    'email', _EMAIL,
+    "is not an e-mail address: use a form such as admin@example.net")
+env_name = _matching(
+    'env_name', _ENV_NAME,
+    "is not an environment variable name: use letters, digits and _, not starting with a digit")
+
+
+def dns_name(value):
+    text = _text(value)
+    labels = text.rstrip('.').split('.') if text else []
+    if not labels or len(text) > 253 or not all(_DNS_LABEL.match(label) for label in labels):
+        return ("is not a DNS name: use labels of letters, digits and - (not first or last), "
+                "separated by dots, such as backup1.example.net")
+    return None
+
+
+def host(value):
+    text = _text(value)
+    if text:
+        try:
+            ipaddress.ip_address(text)
+            return None
+        except ValueError:
+            pass
+    if dns_name(value) is None:
+        return None
+    return "is not a host name or IP address: use a DNS name such as backup1.example.net, or an address"
+
+
+def port(value):
+    if isinstance(value, bool) or not str(value).isdigit() or not 1 <= int(value) <= 65535:
+        return "is not a port: use a number from 1 to 65535"
+    return None
+
+
+def positive_int(value):
+    if isinstance(value, bool) or not str(value).isdigit() or int(value) < 1:
+        return "is not a positive whole number"
+    return None
+
+
+def docker_size(value):
+    match = _DOCKER_SIZE.match(str(value)) if not isinstance(value, bool) else None
+    try:
+        number = float(match.group(1)) if match else 0
+    except ValueError:
+        number = 0
+    if number <= 0:
+        return "is not a size Docker accepts: use a number with an optional unit b, k, m or g, such as 10m"
+    return None
+
+
+def docker_size_or_empty(value):
+    return None if value in ('', None) else docker_size(value)
+
+
+def jvm_size(value):
+    if isinstance(value, bool) or not _JVM_SIZE.match(str(value)):
+        return "is not a JVM heap size: use a whole number with an optional unit k, m or g, such as 512m"
+    return None
+
+
+def http_url(value):
+    text = _text(value)
+    match = _HTTP_URL.match(text) if text else None
+    if match is None or (match.group(2) and port(match.group(2)[1:]) is not None):
+        return "is not an http:// or https:// address: use a form such as http://apt-cache.internal:3142"
+    return None
+
+
+def http_url_or_empty(value):
+    return None if value in ('', None) else http_url(value)
+
+
+def absolute_path(value):
+    if _text(value) is None or not value.startswith('/') or '\n' in value:
+        return "is not an absolute path: use a path starting with /"
+    return None
+
+
+def not_empty(value):
+    if value is None or (hasattr(value, '__len__') and len(value) == 0):
+        return "is empty: set it (secrets from Vault)"
+    return None
+
+
+def ssh_public_key(value):
+    """One OpenSSH public key line: type, base64 key whose embedded type matches, optional comment."""
+    text = _text(value)
+    parts = text.strip().split(None, 2) if text and '\n' not in text.strip() else []
+    wrong = ("is not an OpenSSH public key line: use one line 'TYPE BASE64 [comment]' of type %s"
+             % ', '.join(SSH_KEY_TYPES))
+    if len(parts) < 2:
+        return wrong
+    if parts[0] == 'ssh-dss':
+        return "is a DSA key, which OpenSSH refuses since 9.8: use an ssh-ed25519 key"
+    if parts[0] not in SSH_KEY_TYPES:
+        return wrong
+    try:
+        blob = base64.b64decode(parts[1].encode('ascii'), validate=True)
+        length = struct.unpack('>I', blob[:4])[0]
+        embedded = blob[4:4 + length].decode('ascii')
+    except (binascii.Error, struct.error, UnicodeError, ValueError):
+        return wrong + ' (the key part is not valid base64 key data)'
+    if embedded != parts[0]:
+        return wrong + " (the key data is of type %s, the line says %s)" % (embedded, parts[0])
+    return None
+
+
+RULES = dict((rule.__name__, rule) for rule in (
+    stack_name, login_name, dns_name, host, port, positive_int, docker_size, docker_size_or_empty, jvm_size,
+    pg_identifier, tz_name, email, http_url, http_url_or_empty, absolute_path, env_name, not_empty,
+    ssh_public_key,
+))
+
+
+def check(rule, value):
+    """What is wrong with value under rule (a name of RULES), None when it is valid.
+
+    A rule name ending in [] applies the rule to each item of a list.
+    """
+    each = rule.endswith('[]')
+    name = rule[:-2] if each else rule
+    if name not in RULES:
+        raise ValueError('unknown input rule %r (known: %s)' % (rule, ', '.join(sorted(RULES))))
+    if not each:
+        return RULES[name](value)
+    if not isinstance(value, (list, tuple)):
+        return 'is not a list'
+    for item in value:
+        reason = RULES[name](item)
+        if reason:
+            return "has an item '%s' that %s" % (item, reason)
+    return None
+
+
+def input_errors(checks):
+    """Messages for [name, value, rule] triples whose value breaks its rule, in order."""
+    errors = []
+    for entry in checks:
+        name, value, rule = entry
+        reason = check(rule, value)
+        if reason:
+            shown = value if rule.endswith('[]') else "'%s'" % (value,)
+            errors.append('%s %s %s.' % (name, shown, reason))
+    return errors

@@ -1,0 +1,76 @@
+"""The collection's input rules: each accepts what its target accepts and names what it refuses."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+from ansible_collections.keel.infra.plugins.module_utils import _rules
+
+ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHxKOoKhKz9cP0LCWyGI8N1mQ5uDhPStyl2QQNJ1ZSgN admin@laptop"
+RSA_TYPE_ED25519_DATA = ED25519.replace("ssh-ed25519", "ssh-rsa", 1)
+DSA = "ssh-dss AAAAB3NzaC1kc3MAAACBAP1/U4EddRIpUt9KnC7s5Of2EbdSPO9EAMMeP4C2USZpRV1AIlH7WT2NWPq/ admin@old"
+
+GOOD = [
+    ("stack_name", "kafka"), ("stack_name", "erp_2-db"), ("login_name", "deploy"), ("login_name", "_svc-1"),
+    ("dns_name", "backup1.example.net"), ("dns_name", "localhost"), ("host", "203.0.113.31"), ("host", "::1"),
+    ("host", "backup1"), ("port", 22), ("port", "65535"), ("positive_int", 5), ("docker_size", "10m"),
+    ("docker_size", "1.5g"), ("docker_size", "512MiB"), ("docker_size", 1024), ("docker_size", "100 kb"),
+    ("docker_size_or_empty", ""), ("jvm_size", "512m"), ("pg_identifier", "finance_gl"), ("tz_name", "Etc/UTC"),
+    ("email", "ops@example.net"), ("http_url", "http://apt-cache:3142"), ("http_url", "https://[::1]:5000/v2"),
+    ("http_url_or_empty", ""), ("absolute_path", "/var/backups"), ("env_name", "KAFKA_OPTS"),
+    ("not_empty", "x"), ("ssh_public_key", ED25519), ("ssh_public_key", ED25519.rsplit(" ", 1)[0]),
+]
+BAD = [
+    ("stack_name", "Kafka"), ("stack_name", "-x"), ("login_name", "Deploy"), ("login_name", "1admin"),
+    ("dns_name", "backup 1"), ("dns_name", "-bad.example"), ("dns_name", ""), ("host", "backup host"),
+    ("host", "300.1.1.1.1 x"), ("port", 0), ("port", 70000), ("port", "22a"), ("port", True),
+    ("positive_int", 0), ("positive_int", -3), ("docker_size", "10 MB-ish"), ("docker_size", "ten"),
+    ("docker_size", "0"), ("docker_size", "1.2.3m"), ("docker_size", "10x"), ("docker_size", ""),
+    ("jvm_size", "1.5g"), ("jvm_size", "512 m"), ("pg_identifier", "Finance"), ("pg_identifier", "a-b"),
+    ("pg_identifier", "x" * 64), ("tz_name", "Europe/Berlin time"), ("email", "ops@"), ("email", "ops example.net"),
+    ("http_url", "ftp://x"), ("http_url", "http://a b"), ("http_url", "http://x:99999"), ("absolute_path", "var/x"),
+    ("env_name", "1X"), ("not_empty", ""), ("not_empty", []), ("ssh_public_key", "ssh-ed25519"),
+    ("ssh_public_key", RSA_TYPE_ED25519_DATA), ("ssh_public_key", "ssh-ed25519 not*base64"),
+    ("ssh_public_key", ED25519 + "\n" + ED25519),
+]
+
+
+@pytest.mark.parametrize("rule, value", GOOD)
+def test_valid_values_pass(rule, value):
+    assert _rules.check(rule, value) is None
+
+
+@pytest.mark.parametrize("rule, value", BAD)
+def test_invalid_values_are_named_with_what_to_set(rule, value):
+    reason = _rules.check(rule, value)
+    assert reason and reason.startswith(("is ", "has "))
+
+
+def test_dsa_keys_are_refused_with_the_reason():
+    assert "OpenSSH refuses" in _rules.ssh_public_key(DSA)
+
+
+def test_every_openssh_signing_type_including_security_keys_is_known():
+    assert {"ssh-ed25519", "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com"} <= set(
+        _rules.SSH_KEY_TYPES)
+
+
+def test_list_rules_name_the_first_bad_item():
+    assert _rules.check("http_url[]", ["http://a", "a"]) == (
+        "has an item 'a' that is not an http:// or https:// address: use a form such as "
+        "http://apt-cache.internal:3142")
+    assert _rules.check("http_url[]", "http://a") == "is not a list"
+
+
+def test_messages_name_variable_value_and_what_to_set():
+    assert _rules.input_errors([
+        ["docker_engine_log_max_size", "10 MB-ish", "docker_size"],
+        ["docker_engine_log_max_file", 5, "positive_int"],
+    ]) == ["docker_engine_log_max_size '10 MB-ish' is not a size Docker accepts: use a number with an optional "
+           "unit b, k, m or g, such as 10m."]
+
+
+def test_an_unknown_rule_is_a_programming_error():
+    with pytest.raises(ValueError, match="unknown input rule"):
+        _rules.check("nope", 1)
