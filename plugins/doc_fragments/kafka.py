@@ -1,10 +1,6 @@
 # Copyright: Keel maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 
 class ModuleDocFragment(object):
     """Where and how the Kafka topic modules run the tools (module_utils._kafka.tools_argument_spec), and what

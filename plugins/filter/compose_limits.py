@@ -2,10 +2,6 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Put CPU and memory limits, kept as a table per service, into a compose definition."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import re
 from collections.abc import Mapping
 

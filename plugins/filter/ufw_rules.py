@@ -8,10 +8,6 @@ tagged rules that are no longer wanted. These filters do the checking and the bo
 (ipaddress), so the role needs no extra collection.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import ipaddress
 import re
 

@@ -7,10 +7,6 @@ share this: the options of the ``keel.infra.container_exec`` doc fragment, and
 one way of building the ``docker exec`` command line with its environment.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 
 def container_exec_argument_spec():
     """The options documented by the keel.infra.container_exec doc fragment."""

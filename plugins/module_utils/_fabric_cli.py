@@ -8,10 +8,6 @@ comparison of chaincode definitions live here, free of I/O, so that they are
 tested against recorded CLI output.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import base64
 import gzip
 import hashlib

@@ -19,15 +19,13 @@ within ``renew_days``, or no longer matches what was asked (names, OU, issuer); 
 never re-issued while its key exists, since every certificate of the org depends on it.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import datetime
 import ipaddress
 import os
 import re
 import tempfile
+
+from ansible_collections.keel.infra.plugins.module_utils._rules import DNS_NAME
 
 try:
     from cryptography import x509
@@ -42,7 +40,6 @@ except ImportError:  # pragma: no cover - reported by the module
 KINDS = ("peer", "orderer", "admin", "client")
 # Fabric MSP IDs and names that end up in channel configuration and file paths.
 MSP_ID = re.compile(r"^[A-Za-z][A-Za-z0-9.-]{0,62}$")
-DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
 NODE_OUS = """NodeOUs:
   Enable: true
   ClientOUIdentifier:

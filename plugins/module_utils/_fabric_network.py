@@ -9,17 +9,14 @@ description breaks. No I/O here: the roles call it through the ``fabric_plan``
 filter and the tests call it directly.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import re
 
-from ansible_collections.keel.infra.plugins.module_utils._fabric_msp import DNS_NAME, MSP_ID
+from ansible_collections.keel.infra.plugins.module_utils._fabric_msp import MSP_ID
+from ansible_collections.keel.infra.plugins.module_utils._rules import DNS_LABEL, DNS_NAME
 
 # Names used in file paths, container names and keys: a DNS label.
 ORG_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
-NODE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+NODE_NAME = DNS_LABEL
 # Fabric's own rule for channel names (core/chaincode/... validateChannelName): lowercase letters,
 # digits, dots and dashes, starting with a letter, fewer than 250 characters.
 CHANNEL_NAME = re.compile(r"^[a-z][a-z0-9.-]{0,248}$")

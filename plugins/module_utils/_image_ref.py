@@ -7,10 +7,6 @@ people write ``nginx``, ``docker.io/library/nginx`` or ``nginx:1.27@sha256:...``
 Comparing the two as strings makes tasks reload or re-pull on every run.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import re
 
 DEFAULT_REGISTRY = "docker.io"

@@ -10,10 +10,6 @@ output; KafkaTools and manage_topics at the end run the tools: one describe for
 all the topics of a task, then only the changes they need.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import re
 
 from ansible_collections.keel.infra.plugins.module_utils._container_exec import (

@@ -9,19 +9,24 @@ keel.infra.input_errors and the Jinja tests of plugins/test; modules import
 them. A rule is written here once and nowhere else.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import base64
 import binascii
 import ipaddress
 import re
 import struct
 
-_STACK_NAME = re.compile(r'^[a-z0-9][a-z0-9_-]*$')
+_SLUG = re.compile(r'^[a-z0-9][a-z0-9_-]*$')
 _LOGIN_NAME = re.compile(r'^[a-z_][a-z0-9_-]{0,31}$')
-_DNS_LABEL = re.compile(r'^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$')
+# A DNS label: lowercase letters, digits and - (not first or last), 63 characters at most;
+# a DNS name: labels with dots between, 253 characters at most.
+_LABEL = r'[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?'
+DNS_LABEL = re.compile(r'^%s$' % _LABEL)
+DNS_NAME = re.compile(r'^(?=.{1,253}$)%s(\.%s)*$' % (_LABEL, _LABEL))
+_FILE_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]*$')
+_SYSTEMD_SIZE = re.compile(r'^[1-9][0-9]*[KMGT]?$')
+_SYSTEMD_TIMESPAN = re.compile(r'^[1-9][0-9]*(s|min|h|d|day|days|w|week|weeks|month|months|y|year|years)$')
+_TIME_OF_DAY = re.compile(r'^([01][0-9]|2[0-3]):[0-5][0-9]$')
+_CRYPT_HASH = re.compile(r'^\$[0-9a-z]+\$[^\s:]+$')
 # Docker's own size syntax (go-units RAMInBytes: log-opts max-size, mem_limit, shm_size).
 _DOCKER_SIZE = re.compile(r'^(\d+(\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$')
 _JVM_SIZE = re.compile(r'^[1-9][0-9]*[kKmMgG]?$')
@@ -54,8 +59,27 @@ def _matching(name, pattern, reason):
 
 
 stack_name = _matching(
-    'stack_name', _STACK_NAME,
+    'stack_name', _SLUG,
     "is not a stack name: use lowercase letters, digits, - and _, starting with a letter or digit")
+slug = _matching(
+    'slug', _SLUG,
+    "is not a name Keel accepts here: use lowercase letters, digits, - and _, starting with a letter or digit")
+file_name = _matching(
+    'file_name', _FILE_NAME,
+    "is not a file name: use letters, digits, ., - and _, starting with a letter or digit")
+systemd_size = _matching(
+    'systemd_size', _SYSTEMD_SIZE,
+    "is not a size above zero: use a whole number with an optional unit K, M, G or T, such as 500M")
+systemd_timespan = _matching(
+    'systemd_timespan', _SYSTEMD_TIMESPAN,
+    "is not a time span above zero: use a number and a unit such as 2weeks or 1month")
+time_of_day = _matching(
+    'time_of_day', _TIME_OF_DAY,
+    "is not a time of day: use HH:MM in 24 hours, such as 04:30")
+dns_name = _matching(
+    'dns_name', DNS_NAME,
+    "is not a DNS name: use labels of lowercase letters, digits and - (not first or last), "
+    "separated by dots, such as backup1.example.net")
 login_name = _matching(
     'login_name', _LOGIN_NAME,
     "is not a login name: use lowercase letters, digits, - and _, starting with a letter or _, "
@@ -73,15 +97,6 @@ email = _matching(
 env_name = _matching(
     'env_name', _ENV_NAME,
     "is not an environment variable name: use letters, digits and _, not starting with a digit")
-
-
-def dns_name(value):
-    text = _text(value)
-    labels = text.rstrip('.').split('.') if text else []
-    if not labels or len(text) > 253 or not all(_DNS_LABEL.match(label) for label in labels):
-        return ("is not a DNS name: use labels of letters, digits and - (not first or last), "
-                "separated by dots, such as backup1.example.net")
-    return None
 
 
 def host(value):
@@ -142,6 +157,28 @@ def http_url_or_empty(value):
     return None if value in ('', None) else http_url(value)
 
 
+def server_name(value):
+    """A host name a web server answers to: a DNS name, or *. and a DNS name."""
+    text = _text(value)
+    if text and dns_name(text[2:] if text.startswith('*.') else text) is None:
+        return None
+    return "is not a server name: use a DNS name such as www.example.net, or a wildcard such as *.example.net"
+
+
+def crypt_hash_or_empty(value):
+    if value in ('', None) or (_text(value) and _CRYPT_HASH.match(value)):
+        return None
+    return "is not a crypt(3) password hash: use one such as $y$... or $6$... (mkpasswd), or leave it empty"
+
+
+def email_or_empty(value):
+    return None if value in ('', None) else email(value)
+
+
+def systemd_timespan_or_empty(value):
+    return None if value in ('', None) else systemd_timespan(value)
+
+
 def absolute_path(value):
     if _text(value) is None or not value.startswith('/') or '\n' in value:
         return "is not an absolute path: use a path starting with /"
@@ -177,10 +214,21 @@ def ssh_public_key(value):
     return None
 
 
+def ssh_authorized_key(value):
+    """One authorized_keys line: any options, then a public key ssh_public_key accepts."""
+    text = _text(value)
+    words = text.split() if text else []
+    for index, word in enumerate(words):
+        if word in SSH_KEY_TYPES or word == 'ssh-dss':
+            return ssh_public_key(' '.join(words[index:]))
+    return ssh_public_key(text)
+
+
 RULES = dict((rule.__name__, rule) for rule in (
     stack_name, login_name, dns_name, host, port, positive_int, docker_size, docker_size_or_empty, jvm_size,
     pg_identifier, tz_name, email, http_url, http_url_or_empty, absolute_path, env_name, not_empty,
-    ssh_public_key,
+    ssh_public_key, ssh_authorized_key, slug, file_name, server_name, systemd_size, systemd_timespan,
+    systemd_timespan_or_empty, time_of_day, crypt_hash_or_empty, email_or_empty,
 ))
 
 

@@ -22,8 +22,8 @@ CASES = [
     ("logrotate", {"logrotate_apps": [{"name": "keelapp", "paths": ["/var/log/keelapp/*.log"], "rotate": 0}]},
      "A retention (rotate) of 0 keeps no rotated log at all"),
     ("users", {"users_admin_authorized_keys": []}, "users_admin_authorized_keys is empty"),
-    ("unattended_upgrades", {"unattended_upgrades_reboot_time": "25:00"}, "must be HH:MM"),
-    ("journald", {"journald_system_max_use": "0"}, "must be sizes above zero"),
+    ("unattended_upgrades", {"unattended_upgrades_reboot_time": "25:00"}, "'25:00' is not a time of day"),
+    ("journald", {"journald_system_max_use": "0"}, "journald_system_max_use '0' is not a size above zero"),
 ]
 
 

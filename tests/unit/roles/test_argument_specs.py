@@ -29,3 +29,15 @@ def test_argument_specs_match_defaults(role):
         if option.get("required")
     }
     assert sorted(public - required) == [], f"{role.name}: argument_specs declares options no default sets"
+
+
+@pytest.mark.parametrize("role", ROLES, ids=[r.name for r in ROLES])
+def test_required_options_have_no_default(role):
+    # Found in review: compose_stack_name and postgres_superuser_password were required with a default of "",
+    # so the argument spec never asked for them and the role's own check had to.
+    defaults_file = role / "defaults" / "main.yml"
+    defaults = set((yaml.safe_load(defaults_file.read_text()) or {}) if defaults_file.exists() else {})
+    specs = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())["argument_specs"]
+    both = sorted({name for entry in specs.values() for name, option in (entry.get("options") or {}).items()
+                   if option.get("required") and name in defaults})
+    assert both == [], f"{role.name}: required options with a default (never asked for): {both}"

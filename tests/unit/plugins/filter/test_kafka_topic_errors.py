@@ -1,9 +1,5 @@
 """The kafka role's topic check is the module's own code: what the module refuses, the role refuses first."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.keel.infra.plugins.filter.kafka import kafka_topic_errors

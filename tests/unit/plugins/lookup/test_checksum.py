@@ -1,9 +1,5 @@
 """keel.infra.checksum: the SHA-1 of controller files, as copy computes it."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import hashlib
 
 import pytest

@@ -1,9 +1,5 @@
 """Parsing of Kafka tool output and topic planning (plugins/module_utils/_kafka.py)."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import pytest
 from ansible_collections.keel.infra.plugins.module_utils._kafka import (
     action_commands,

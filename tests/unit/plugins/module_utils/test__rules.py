@@ -1,11 +1,7 @@
 """The collection's input rules: each accepts what its target accepts and names what it refuses."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import pytest
-from ansible_collections.keel.infra.plugins.module_utils import _rules
+from ansible_collections.keel.infra.plugins.module_utils import _fabric_msp, _rules
 
 ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHxKOoKhKz9cP0LCWyGI8N1mQ5uDhPStyl2QQNJ1ZSgN admin@laptop"
 RSA_TYPE_ED25519_DATA = ED25519.replace("ssh-ed25519", "ssh-rsa", 1)
@@ -20,6 +16,12 @@ GOOD = [
     ("email", "ops@example.net"), ("http_url", "http://apt-cache:3142"), ("http_url", "https://[::1]:5000/v2"),
     ("http_url_or_empty", ""), ("absolute_path", "/var/backups"), ("env_name", "KAFKA_OPTS"),
     ("not_empty", "x"), ("ssh_public_key", ED25519), ("ssh_public_key", ED25519.rsplit(" ", 1)[0]),
+    ("ssh_authorized_key", ED25519), ("ssh_authorized_key", 'from="10.0.0.0/8",no-pty ' + ED25519),
+    ("slug", "keelapp"), ("file_name", "example.org"), ("file_name", "db_1-a"), ("server_name", "www.example.net"),
+    ("server_name", "*.example.net"), ("systemd_size", "500M"), ("systemd_size", "2G"),
+    ("systemd_timespan", "2weeks"), ("systemd_timespan_or_empty", ""), ("time_of_day", "04:30"),
+    ("time_of_day", "23:59"), ("crypt_hash_or_empty", ""), ("crypt_hash_or_empty", "$y$j9T$abc$def"),
+    ("email_or_empty", ""), ("email_or_empty", "ops@example.net"),
 ]
 BAD = [
     ("stack_name", "Kafka"), ("stack_name", "-x"), ("login_name", "Deploy"), ("login_name", "1admin"),
@@ -32,7 +34,14 @@ BAD = [
     ("http_url", "ftp://x"), ("http_url", "http://a b"), ("http_url", "http://x:99999"), ("absolute_path", "var/x"),
     ("env_name", "1X"), ("not_empty", ""), ("not_empty", []), ("ssh_public_key", "ssh-ed25519"),
     ("ssh_public_key", RSA_TYPE_ED25519_DATA), ("ssh_public_key", "ssh-ed25519 not*base64"),
-    ("ssh_public_key", ED25519 + "\n" + ED25519),
+    ("ssh_public_key", ED25519 + "\n" + ED25519), ("dns_name", "Backup1.example.net"),
+    ("dns_name", "a" * 64 + ".example"), ("dns_name", "x." * 127 + "xy"),
+    ("ssh_authorized_key", DSA), ("ssh_authorized_key", "# ssh-ed25519 comment"), ("ssh_authorized_key", ""),
+    ("ssh_authorized_key", 'command="x" ' + RSA_TYPE_ED25519_DATA), ("slug", "Keel App"), ("file_name", ".hidden"),
+    ("server_name", "*"), ("server_name", "www.*.net"), ("systemd_size", "0"), ("systemd_size", "lots"),
+    ("systemd_size", "500MB"), ("systemd_timespan", "0d"), ("systemd_timespan", "a while"),
+    ("time_of_day", "25:00"), ("time_of_day", "4:30"), ("crypt_hash_or_empty", "hunter2"),
+    ("email_or_empty", "ops at example.net"),
 ]
 
 
@@ -49,6 +58,16 @@ def test_invalid_values_are_named_with_what_to_set(rule, value):
 
 def test_dsa_keys_are_refused_with_the_reason():
     assert "OpenSSH refuses" in _rules.ssh_public_key(DSA)
+
+
+def test_a_dsa_key_in_authorized_keys_is_not_a_usable_login_key():
+    # The lockout guard counted ssh-dss lines as keys the admin could log in with; OpenSSH refuses them.
+    assert _rules.ssh_authorized_key('no-pty ' + DSA) is not None
+
+
+def test_the_same_names_pass_the_dns_rule_of_the_fabric_modules_and_of_the_roles():
+    # _fabric_msp had its own DNS pattern; both now read this one.
+    assert _fabric_msp.DNS_NAME is _rules.DNS_NAME
 
 
 def test_every_openssh_signing_type_including_security_keys_is_known():

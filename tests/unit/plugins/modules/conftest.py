@@ -1,9 +1,5 @@
 """Running a module's main() in-process against a fake command runner (shared by the module tests)."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import json
 
 import pytest

@@ -1,9 +1,5 @@
 """keel.infra.compose_files on a scratch folder, with a fake `docker compose config`."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import grp
 import json
 import os

@@ -1,9 +1,5 @@
 """keel.infra.fabric_chaincode against a fake peer CLI that keeps lifecycle state like a channel does."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import json
 
 from ansible_collections.keel.infra.plugins.module_utils._fabric_cli import ccaas_package, expected_parameter

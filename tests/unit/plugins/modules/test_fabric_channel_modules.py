@@ -1,9 +1,5 @@
 """keel.infra.fabric_orderer_channel and fabric_peer_channel against fake CLIs (recorded 2.5 output)."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 from ansible_collections.keel.infra.plugins.modules import fabric_orderer_channel, fabric_peer_channel
 
 MEMBER = 'Status: 200\n{\n\t"name": "thermotrace",\n\t"url": "/participation/v1/channels/thermotrace",\n' \

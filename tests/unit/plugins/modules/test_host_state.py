@@ -1,9 +1,5 @@
 """keel.infra.host_state on this machine's files, with fake dpkg-query, systemctl and docker."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import grp
 import hashlib
 import json

@@ -1,9 +1,5 @@
 """keel.infra.kafka_topic against a fake Kafka (conftest.FakeKafka): run_command answers with recorded tool output."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 from ansible_collections.keel.infra.plugins.modules import kafka_topic
 
 ORDERS = (

@@ -1,9 +1,5 @@
 """keel.infra.kafka_topics against a fake Kafka (conftest.FakeKafka): one describe for all topics."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 from ansible_collections.keel.infra.plugins.modules import kafka_topics
 
 # As kafka-topics.sh 4.1 prints `--describe --topic 'orders|audit\.log|payments'`
