@@ -31,8 +31,8 @@ phase = @printf '\n===== phase %s =====\n' '$(1)'; start=$$(date +%s); rc=0; $(2
 .PHONY: help
 help:
 	@echo "make demo     set up everything, converge ThermoTrace scenario 1 on a sandbox host, print the result"
-	@echo "make test     set up everything and run every test (lint, unit, build, sanity, molecule)"
-	@echo "steps: venv testbed lint unit build sanity molecule (SCENARIOS='host inner_engine'), clean"
+	@echo "make test     set up everything and run every test (lint, unit, build, sanity, galaxy, molecule)"
+	@echo "steps: venv testbed lint unit build sanity galaxy molecule (SCENARIOS='host inner_engine'), clean"
 
 $(WORK):
 	@mkdir -p $(WORK)
@@ -63,6 +63,7 @@ lint: venv
 	@# shadow this tree's collection and lint a stale copy.
 	mkdir -p $(WORK)/lint-home && HOME=$(WORK)/lint-home ansible-lint --profile production --offline
 	ruff check .
+	$(BIN)/python testbed/role_readmes.py check
 
 # The chaincode's dependencies, installed again when its lockfile changes
 # (`npm ci` empties node_modules, the stamp with it).
@@ -111,6 +112,19 @@ sanity: $(SANITY_VENV)/.keel-stamp
 	  cd $$dest && PATH=$(SANITY_VENV)/bin:$$PATH \
 	    ansible-test sanity --requirements --python 3.11 --color no
 
+# galaxy-importer, the checks Galaxy runs on an upload, on the tarball of the last `make build`
+# (made first when there is none): metadata, a README per role, each plugin's documentation as
+# ansible-doc reads it from the tarball. Settings and why: testbed/galaxy-importer.cfg. The
+# importer logs what it finds and exits 0 unless the import itself fails, so any ERROR or
+# WARNING line fails the step too.
+.PHONY: galaxy
+galaxy: venv
+	@ls $(WORK)/build/keel-infra-*.tar.gz > /dev/null 2>&1 || $(MAKE) --no-print-directory build
+	cd $(WORK)/build && GALAXY_IMPORTER_CONFIG=$(CURDIR)/testbed/galaxy-importer.cfg \
+	  python -m galaxy_importer.main keel-infra-*.tar.gz | tee $(WORK)/galaxy-importer.log
+	@if grep -E '^(ERROR|WARNING):' $(WORK)/galaxy-importer.log; then \
+	  echo "galaxy-importer: Galaxy would refuse or flag the collection for the lines above"; exit 1; fi
+
 # Scenarios run side by side, MOLECULE_JOBS at a time (3 fits 2 cores and 24 GiB:
 # most of a scenario's time is spent waiting on the services it starts), each
 # with its log in .testbed/logs/. fabric_* scenarios run only when the test bed
@@ -130,6 +144,7 @@ test: | $(WORK)
 	$(call phase,unit,$(MAKE) --no-print-directory unit)
 	$(call phase,build and install,$(MAKE) --no-print-directory build)
 	$(call phase,sanity,$(MAKE) --no-print-directory sanity)
+	$(call phase,galaxy,$(MAKE) --no-print-directory galaxy)
 	$(call phase,molecule,$(MAKE) --no-print-directory molecule)
 	@$(PYTHON) testbed/run_scenarios.py summary
 

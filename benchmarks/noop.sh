@@ -27,7 +27,7 @@ declare -A playbook=(
   [compose_stack]="roles: base, docker_engine, compose_stack"
   [harden]="playbooks/harden.yml"
   [postgres_backup]="playbooks/postgres.yml"
-  [kafka]="chiroerp_kafka.yml roles, 16 topics"
+  [kafka]="kafka.yml roles, 16 topics"
   [fabric_scenario1]="playbooks/scenario1.yml"
 )
 order=(host inner_engine compose_stack harden postgres_backup kafka fabric_scenario1)

@@ -6,7 +6,7 @@ DOCUMENTATION = r'''
 ---
 module: compose_files
 short_description: Put a Docker Compose stack's files in place, checked by Compose first
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Makes one stack folder hold its compose file C(compose.yaml) (mode 0640), its C(.env) (0600) and the extra
     files its services mount, in one call.

@@ -5,7 +5,7 @@
 DOCUMENTATION = r'''
 ---
 module: fabric_chaincode
-version_added: 0.2.0
+version_added: 0.1.0
 short_description: A Hyperledger Fabric chaincode run as a service, through the chaincode lifecycle
 description:
   - Makes the chaincode-as-a-service package (byte for byte the same for the same label and address, so its

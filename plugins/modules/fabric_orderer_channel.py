@@ -5,7 +5,7 @@
 DOCUMENTATION = r'''
 ---
 module: fabric_orderer_channel
-version_added: 0.2.0
+version_added: 0.1.0
 short_description: Membership of a Hyperledger Fabric orderer in a channel, through the channel participation API
 description:
   - Asks the orderer's admin endpoint (mutual TLS) with C(osnadmin channel list) whether it is a member of

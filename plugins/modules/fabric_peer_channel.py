@@ -5,7 +5,7 @@
 DOCUMENTATION = r'''
 ---
 module: fabric_peer_channel
-version_added: 0.2.0
+version_added: 0.1.0
 short_description: Membership of Hyperledger Fabric peers in a channel
 description:
   - Asks each peer with C(peer channel list), acting as its organization's admin, whether it has joined

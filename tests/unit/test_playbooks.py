@@ -67,3 +67,29 @@ def test_every_role_in_a_preflight_has_a_read_only_check_and_its_spec(playbook):
             assert "validate" in specs, "%s: no `validate` entry point in argument_specs" % role
             assert specs["validate"]["options"] == specs["main"]["options"], (
                 "%s: the validate entry point must take main's options" % role)
+
+
+@pytest.mark.parametrize("playbook", playbooks())
+def test_every_role_carries_its_name_as_a_tag(playbook):
+    """`--tags sshd` runs the input check (tagged always) and that role alone, whichever play runs it."""
+    for play in load(os.path.join(PLAYBOOKS, playbook))[1:]:
+        runs = [(role_name(entry), entry.get("tags") if isinstance(entry, dict) else None)
+                for entry in play.get("roles") or []]
+        runs += [(role_name(task[key]), task.get("tags")) for task in tasks_of(play)
+                 for key in ("ansible.builtin.include_role", "ansible.builtin.import_role") if key in task]
+        for role, tags in runs:
+            assert role in set(play.get("tags") or []) | set(tags or []), (
+                "%s: the play on %r runs %s without the tag %s" % (playbook, play["hosts"], role, role))
+
+
+@pytest.mark.parametrize("playbook", playbooks())
+def test_the_readme_map_names_the_playbook_and_its_roles(playbook):
+    # The README's map takes a newcomer from a playbook to its roles' READMEs; it must not lose one.
+    with open(os.path.join(ROOT, "README.md")) as handle:
+        rows = [line for line in handle if line.startswith("| ") and f"`{playbook}`" in line]
+    assert rows, f"README.md's map has no row for {playbook}"
+    plays = [play for play in load(os.path.join(PLAYBOOKS, playbook)) if "ansible.builtin.import_playbook" not in play]
+    missing = sorted({role for play in plays for role in roles_of(play)} - {
+        role for role in os.listdir(ROLES) if f"[{role}]" in rows[0] or f" {role}," in rows[0]
+        or f" {role} " in rows[0]})
+    assert missing == [], f"README.md's map row for {playbook} misses {missing}"

@@ -1,10 +1,11 @@
-"""Shared by the hardening tests: names, SSH from the client host, playbook runs."""
+"""Shared by the hardening tests: names, SSH from the client host, playbook runs (keel_verify)."""
 
 import json
 import os
-import subprocess
 import time
 from pathlib import Path
+
+import keel_verify
 
 SERVER = "keel-h-server"
 CLIENT = "keel-h-client"
@@ -50,31 +51,9 @@ class ClientSSH:
         return self.run(f"ssh {SSH_OPTS} -i /root/.ssh/{key} {user}@{SERVER} '{command}'")
 
 
-class PlaybookRun:
-    def __init__(self, proc):
-        self.rc = proc.returncode
-        self.output = proc.stdout + proc.stderr
-
-    def recap(self, host=SERVER):
-        """The PLAY RECAP counters of one host, e.g. {'ok': 12, 'changed': 1, ...}."""
-        for line in reversed(self.output.splitlines()):
-            if line.startswith(host + " ") and "ok=" in line:
-                return {k: int(v) for k, v in (item.split("=") for item in line.split(":", 1)[1].split())}
-        raise AssertionError(f"no recap for {host} in:\n{self.output[-3000:]}")
-
-
-def run_playbook(playbook, *args, inventory_file=None, env=None, timeout=600):
-    """Run a playbook of this scenario the way Molecule does, and return its outcome."""
-    proc = subprocess.run(
-        ["ansible-playbook", "-i", inventory_file or inventory(), str(SCENARIO / playbook), *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        stdin=subprocess.DEVNULL,
-        env={**os.environ, "ANSIBLE_NOCOLOR": "1", **(env or {})},
-    )
-    return PlaybookRun(proc)
+def run_playbook(playbook, *args, inventory_file=None):
+    """Run a playbook of this scenario (a name in its folder, or a path) the way Molecule does."""
+    return keel_verify.run_playbook(SCENARIO / playbook, *args, inventory=inventory_file)
 
 
 def run_cases(cases, workdir):

@@ -5,13 +5,12 @@ The tests run in file order: the later ones change the topics and restart the no
 
 import os
 import re
-import time
 import uuid
 
 import pytest
 import yaml
+from keel_verify import KafkaNode
 
-NODE = "kafka-1"
 STACK = "/opt/kafka"
 ID_FILE = "/var/lib/keel/kafka/cluster-id"
 TEST_TOPIC = "keel.test.orders"
@@ -21,37 +20,9 @@ CONVERGE = os.path.join(SCENARIO, "converge.yml")
 GROUP_VARS = os.path.join(SCENARIO, "..", "..", "inventories", "chiroerp", "group_vars", "kafka.yml")
 
 
-def tool(host, name, *args, stdin=None):
-    command = f"docker exec {'-i ' if stdin is not None else ''}{NODE} /opt/kafka/bin/{name} " \
-              "--bootstrap-server localhost:9092 " + " ".join(args)
-    if stdin is not None:
-        command = f"printf '%s\\n' {stdin} | {command}"
-    return host.run(command)
-
-
 def describe(host):
     """{topic: {partitions, replication_factor, configs}} of every topic."""
-    cmd = tool(host, "kafka-topics.sh", "--describe")
-    assert cmd.rc == 0, cmd.stderr
-    topics = {}
-    for line in cmd.stdout.splitlines():
-        if not line.startswith("Topic:"):
-            continue
-        fields = dict(f.split(": ", 1) if ": " in f else (f.rstrip(":"), "") for f in line.split("\t"))
-        configs = dict(re.findall(r"([a-z.]+)=([^,]*(?:,[^,=]*(?=,|$))*)", fields.get("Configs", "")))
-        topics[fields["Topic"]] = {
-            "partitions": int(fields["PartitionCount"]),
-            "replication_factor": int(fields["ReplicationFactor"]),
-            "configs": configs,
-        }
-    return topics
-
-
-def consume(host, topic, count):
-    cmd = tool(host, "kafka-console-consumer.sh", "--topic", topic, "--from-beginning",
-               "--max-messages", str(count), "--timeout-ms", "30000")
-    assert cmd.rc == 0, cmd.stderr
-    return cmd.stdout.splitlines()
+    return KafkaNode(host).topics()
 
 
 def declared_topics():
@@ -78,8 +49,8 @@ def test_topics_are_created_as_declared(host):
 
 
 def test_the_retention_kafka_reports_is_the_one_asked_for(host):
-    cmd = host.run(f"docker exec {NODE} /opt/kafka/bin/kafka-configs.sh --bootstrap-server localhost:9092 "
-                   f"--describe --entity-type topics --entity-name sales.order.created")
+    cmd = KafkaNode(host).tool("kafka-configs.sh", "--describe", "--entity-type", "topics",
+                               "--entity-name", "sales.order.created")
     assert cmd.rc == 0, cmd.stderr
     assert f"retention.ms={THREE_DAYS} sensitive=false synonyms={{DYNAMIC_TOPIC_CONFIG:retention.ms={THREE_DAYS}" \
         in cmd.stdout
@@ -87,16 +58,17 @@ def test_the_retention_kafka_reports_is_the_one_asked_for(host):
 
 def test_a_record_produced_is_consumed_back(host):
     message = f"order-{uuid.uuid4()}"
-    cmd = tool(host, "kafka-console-producer.sh", "--topic", "sales.order.created", stdin=message)
+    node = KafkaNode(host)
+    cmd = node.produce("sales.order.created", message)
     assert cmd.rc == 0, cmd.stderr
-    assert message in consume(host, "sales.order.created", 1)
+    assert message in node.consume("sales.order.created", 1)
 
 
 def test_clients_outside_the_host_reach_the_advertised_listener(host):
     # The node advertises the host's address; a client on the host's own network
     # namespace (here: the host itself, through the published port) is sent there.
     address = next(a for a in host.interface.default().addresses if "." in a)
-    cmd = host.run(f"docker exec {NODE} /opt/kafka/bin/kafka-broker-api-versions.sh "
+    cmd = host.run(f"docker exec {KafkaNode(host).container} /opt/kafka/bin/kafka-broker-api-versions.sh "
                    f"--bootstrap-server {address}:9092")
     assert cmd.rc == 0, cmd.stderr
     assert f"{address}:9092 (id: 1 rack: null" in cmd.stdout
@@ -105,15 +77,15 @@ def test_clients_outside_the_host_reach_the_advertised_listener(host):
 def test_cluster_id_is_kept_on_the_host_root_only(host):
     kept = host.file(ID_FILE)
     assert (kept.user, kept.group, kept.mode) == ("root", "root", 0o600)
-    meta = host.check_output(f"docker exec {NODE} cat /var/lib/kafka/data/meta.properties")
-    assert f"cluster.id={kept.content_string.strip()}" in meta
+    assert f"cluster.id={kept.content_string.strip()}" in KafkaNode(host).meta_properties()
     assert re.fullmatch(r"[A-Za-z0-9_-]{21}[AQgw]", kept.content_string.strip())
 
 
 def test_node_runs_with_the_heap_and_limit_asked_for(host):
-    cmd = host.check_output(f"docker exec {NODE} cat /proc/1/cmdline")
+    container = KafkaNode(host).container
+    cmd = host.check_output(f"docker exec {container} cat /proc/1/cmdline")
     assert "-Xmx256m" in cmd
-    assert host.check_output(f"docker inspect --format '{{{{.HostConfig.Memory}}}}' {NODE}") == str(768 * 2**20)
+    assert host.check_output(f"docker inspect --format '{{{{.HostConfig.Memory}}}}' {container}") == str(768 * 2**20)
 
 
 def test_changing_retention_changes_only_that_topic(host, run_playbook):
@@ -182,29 +154,20 @@ def test_bad_input_is_refused_before_any_change(host, run_playbook, extra, messa
 def test_restarts_keep_cluster_id_data_and_topics(host):
     cluster_id = host.file(ID_FILE).content_string.strip()
     message = f"before-restart-{uuid.uuid4()}"
-    assert tool(host, "kafka-console-producer.sh", "--topic", TEST_TOPIC, stdin=message).rc == 0
+    node = KafkaNode(host)
+    assert node.produce(TEST_TOPIC, message).rc == 0
     topics = describe(host)
 
     # Restart the container, then remove and recreate it from the stack (the data volume stays).
-    host.check_output(f"docker restart --time 30 {NODE}")
-    wait_healthy(host)
+    host.check_output(f"docker restart --time 30 {node.container}")
+    node.wait_answering()
     host.check_output(f"docker compose --project-directory {STACK} down --timeout 30")
     host.check_output(f"docker compose --project-directory {STACK} up --detach --wait --wait-timeout 180")
-    wait_healthy(host)
+    node.wait_answering()
 
-    meta = host.check_output(f"docker exec {NODE} cat /var/lib/kafka/data/meta.properties")
-    assert f"cluster.id={cluster_id}" in meta
+    assert f"cluster.id={cluster_id}" in node.meta_properties()
     assert describe(host) == topics
-    assert message in consume(host, TEST_TOPIC, 1)
-
-
-def wait_healthy(host, timeout=180):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if tool(host, "kafka-topics.sh", "--list").rc == 0:
-            return
-        time.sleep(3)
-    raise AssertionError("Kafka did not answer after the restart")
+    assert message in node.consume(TEST_TOPIC, 1)
 
 
 def test_restore_then_second_run_changes_nothing(host, run_playbook):

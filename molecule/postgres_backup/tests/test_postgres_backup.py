@@ -15,6 +15,8 @@ import testinfra
 
 DB_HOST = "keel-p-db"
 BACKUP_HOST = "keel-p-backup"
+# Molecule's login on both hosts (login_user in molecule.yml): not root, sudo to root.
+LOGIN = "deploy"
 BACKUPS = "/var/backups/postgres"
 REMOTE = f"/srv/keel-backups/{DB_HOST}"
 NOTIFY_LOG = "/var/tmp/keel-pg-notify.log"  # noqa: S108 - a path on the test host
@@ -22,8 +24,8 @@ SENTINEL = "sentinel-4b7d"
 SCENARIO = os.environ.get("MOLECULE_SCENARIO_DIRECTORY", ".")
 CONVERGE = os.path.join(SCENARIO, "converge.yml")
 PLAYBOOKS = os.path.join(os.environ.get("MOLECULE_PROJECT_DIRECTORY", "."), "playbooks")
-DRILL = os.path.join(PLAYBOOKS, "backup_restore_drill.yml")
-RESTORE = os.path.join(PLAYBOOKS, "backup_restore.yml")
+DRILL = os.path.join(PLAYBOOKS, "postgres_restore_drill.yml")
+RESTORE = os.path.join(PLAYBOOKS, "postgres_restore.yml")
 NAME = re.compile(r"^\d{8}T\d{6}Z$")
 
 testinfra_hosts = [f"docker://{DB_HOST}"]
@@ -73,6 +75,15 @@ def wait_healthy(host, timeout=120):
             return
         time.sleep(2)
     raise AssertionError("the database did not become healthy again")
+
+
+# ------------------------------------------------------------------ the login
+def test_the_playbooks_changed_the_hosts_as_the_login_user_through_sudo(host, backup_host):
+    # Molecule logs in as LOGIN over SSH (molecule.yml), and sudo logs each command
+    # it runs for a user: every task the converge ran as root, LOGIN ran through sudo.
+    for target in (host, backup_host):
+        sudo = target.check_output("journalctl --no-pager --output=cat _COMM=sudo")
+        assert re.search(rf"^\s*{LOGIN} : .*USER=root ; COMMAND=.*BECOME-SUCCESS-", sudo, re.MULTILINE), sudo[-2000:]
 
 
 # ------------------------------------------------------------------ the server
@@ -291,6 +302,22 @@ def test_a_broken_target_fails_the_unit_and_the_notification_runs(host, backup_h
 
 
 # ------------------------------------------------------------------ idempotence and input
+@pytest.mark.parametrize("name", [DB_HOST, BACKUP_HOST])
+def test_the_login_user_alone_changes_nothing(host, backup_host, run_playbook, name):
+    # The same converge without become (the variable wins over the plays' keyword), one
+    # host at a time: the login user is not root, so the host stops at its first task
+    # that needs root, and nothing changed.
+    config = host.file("/etc/keel/pg-backup/config.json").content_string
+    keys = backup_host.file("/srv/keel-backups/.ssh/authorized_keys").content_string
+    run = run_playbook(CONVERGE, "--limit", name, "-e", "ansible_become=false")
+    assert run.rc != 0, run.output[-3000:]
+    assert "permission denied" in run.output.lower(), run.output[-3000:]
+    assert run.recap(name)["failed"] == 1, run.output[-3000:]
+    assert run.recap(name)["changed"] == 0, run.output[-3000:]
+    assert host.file("/etc/keel/pg-backup/config.json").content_string == config
+    assert backup_host.file("/srv/keel-backups/.ssh/authorized_keys").content_string == keys
+
+
 def test_second_run_and_check_mode_change_nothing(run_playbook):
     again = run_playbook(CONVERGE)
     assert again.rc == 0, again.output[-3000:]

@@ -34,7 +34,7 @@ def test_security_key_lines_are_one_answer_for_users_sshd_and_backups():
 
 
 # What a hand-written SSH key, login-name or DNS-name pattern looks like in a role or plugin.
-HAND_WRITTEN = re.compile(r"ssh-\(ed25519|ecdsa-sha2-nistp\(|\[a-z_\]\[a-z0-9_-\]|\[a-z0-9-\]\{0,61\}")
+HAND_WRITTEN = re.compile(r"\(ssh-\||ssh-\(ed25519|ecdsa-sha2-nistp\(|\[a-z_\]\[a-z0-9_-\]|\[a-z0-9-\]\{0,61\}")
 
 
 def test_no_role_or_plugin_writes_its_own_key_login_or_dns_pattern():
