@@ -9,8 +9,9 @@ from ansible_collections.keel.infra.plugins.module_utils import _rules
 def input_errors(checks):
     """[[name, value, rule], ...] -> one message per value that breaks its rule."""
     if not isinstance(checks, (list, tuple)) or not all(
-            isinstance(entry, (list, tuple)) and len(entry) == 3 for entry in checks):
-        raise AnsibleFilterError('input_errors expects a list of [variable name, value, rule] items')
+            isinstance(entry, (list, tuple)) and len(entry) in (3, 4) for entry in checks):
+        raise AnsibleFilterError(
+            "input_errors expects a list of [variable name, value, rule] items, 'secret' as an optional fourth")
     try:
         return _rules.input_errors(checks)
     except ValueError as exc:

@@ -48,6 +48,14 @@ def _text(value):
     return value if isinstance(value, str) else None
 
 
+def _or_empty(rule):
+    """rule, with an empty value ('' or None) accepted: an option that is off when empty."""
+    def either(value):
+        return None if value in ('', None) else rule(value)
+    either.__name__ = rule.__name__ + '_or_empty'
+    return either
+
+
 def _matching(name, pattern, reason):
     """A rule that accepts the strings pattern matches."""
     def rule(value):
@@ -135,10 +143,6 @@ def docker_size(value):
     return None
 
 
-def docker_size_or_empty(value):
-    return None if value in ('', None) else docker_size(value)
-
-
 def jvm_size(value):
     if isinstance(value, bool) or not _JVM_SIZE.match(str(value)):
         return "is not a JVM heap size: use a whole number with an optional unit k, m or g, such as 512m"
@@ -153,30 +157,12 @@ def http_url(value):
     return None
 
 
-def http_url_or_empty(value):
-    return None if value in ('', None) else http_url(value)
-
-
 def server_name(value):
     """A host name a web server answers to: a DNS name, or *. and a DNS name."""
     text = _text(value)
     if text and dns_name(text[2:] if text.startswith('*.') else text) is None:
         return None
     return "is not a server name: use a DNS name such as www.example.net, or a wildcard such as *.example.net"
-
-
-def crypt_hash_or_empty(value):
-    if value in ('', None) or (_text(value) and _CRYPT_HASH.match(value)):
-        return None
-    return "is not a crypt(3) password hash: use one such as $y$... or $6$... (mkpasswd), or leave it empty"
-
-
-def email_or_empty(value):
-    return None if value in ('', None) else email(value)
-
-
-def systemd_timespan_or_empty(value):
-    return None if value in ('', None) else systemd_timespan(value)
 
 
 def absolute_path(value):
@@ -224,6 +210,16 @@ def ssh_authorized_key(value):
     return ssh_public_key(text)
 
 
+_crypt_hash = _matching(
+    'crypt_hash', _CRYPT_HASH,
+    "is not a crypt(3) password hash: use one such as $y$... or $6$... (mkpasswd), or leave it empty")
+docker_size_or_empty = _or_empty(docker_size)
+http_url_or_empty = _or_empty(http_url)
+email_or_empty = _or_empty(email)
+systemd_timespan_or_empty = _or_empty(systemd_timespan)
+crypt_hash_or_empty = _or_empty(_crypt_hash)
+
+
 RULES = dict((rule.__name__, rule) for rule in (
     stack_name, login_name, dns_name, host, port, positive_int, docker_size, docker_size_or_empty, jvm_size,
     pg_identifier, tz_name, email, http_url, http_url_or_empty, absolute_path, env_name, not_empty,
@@ -253,12 +249,18 @@ def check(rule, value):
 
 
 def input_errors(checks):
-    """Messages for [name, value, rule] triples whose value breaks its rule, in order."""
+    """Messages for [name, value, rule] items whose value breaks its rule, in order.
+
+    A fourth item 'secret' keeps the value out of the message (a password hash, a key).
+    """
     errors = []
     for entry in checks:
-        name, value, rule = entry
+        name, value, rule = entry[:3]
+        secret = entry[3:] == ['secret'] or entry[3:] == ('secret',)
+        if len(entry) == 4 and (not secret or rule.endswith('[]')):
+            raise ValueError("the fourth item of an input check is 'secret', for a rule of one value: %r" % (entry,))
         reason = check(rule, value)
         if reason:
-            shown = value if rule.endswith('[]') else "'%s'" % (value,)
+            shown = '(not shown)' if secret else value if rule.endswith('[]') else "'%s'" % (value,)
             errors.append('%s %s %s.' % (name, shown, reason))
     return errors

@@ -344,7 +344,7 @@ BAD_INPUT = [
     (["-e", '{"postgres_backup_databases": ["shop", "nosuchdb"]}'],
      "Unknown database(s) in postgres_backup_databases: nosuchdb"),
     (["-e", '{"postgres_backup_target_clients": [{"name": "x", "retention_days": 7}]}'],
-     "a backup target without a key is refused"),
+     "A backup target without a key is refused"),
 ]
 
 

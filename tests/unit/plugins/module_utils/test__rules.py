@@ -90,6 +90,15 @@ def test_messages_name_variable_value_and_what_to_set():
            "unit b, k, m or g, such as 10m."]
 
 
+def test_a_secret_value_is_named_but_never_shown():
+    assert _rules.input_errors([["users_admin_password_hash", "hunter2", "crypt_hash_or_empty", "secret"]]) == [
+        "users_admin_password_hash (not shown) is not a crypt(3) password hash: use one such as $y$... or $6$... "
+        "(mkpasswd), or leave it empty."]
+    assert _rules.input_errors([["users_admin_password_hash", "", "crypt_hash_or_empty", "secret"]]) == []
+    with pytest.raises(ValueError):
+        _rules.input_errors([["keys", ["x"], "ssh_public_key[]", "secret"]])
+
+
 def test_an_unknown_rule_is_a_programming_error():
     with pytest.raises(ValueError, match="unknown input rule"):
         _rules.check("nope", 1)
