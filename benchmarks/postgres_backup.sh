@@ -3,11 +3,13 @@
 #
 # Starts a Postgres container on the local engine, fills it with about 1 GB
 # (pgbench tables at scale 70 by default), then times:
-#   1. keel-pg-backup backup   (dumps + globals + per-table counts + SHA256SUMS, no off-host copy)
-#   2. keel-pg-backup drill    (scratch container, restore, row-count comparison)
+#   1. keel-pg-backup backup   (parallel directory-format dump + globals + per-table counts taken from
+#                               the dump's data + SHA256SUMS, no off-host copy)
+#   2. keel-pg-backup drill    (scratch container, parallel restore, row-count comparison)
 #   3. plain pg_dump -Fc to a file, and pg_restore of that file into a fresh container
 #   4. plain pg_dump -Fc | pg_restore straight into a fresh container
-# and prints the figures. Everything it starts is named keel-p-bench* and removed at the end.
+# and prints the figures, with backup / plain dump and drill / plain restore. Both sides
+# compress at the same gzip level (6). Everything it starts is named keel-p-bench* and removed at the end.
 #
 # Usage: benchmarks/postgres_backup.sh [scale] [image]   (needs docker and python3; run as root)
 set -euo pipefail
@@ -27,6 +29,8 @@ cleanup() {
 trap cleanup EXIT
 
 now() { date +%s.%N; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
+add() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a + b }'; }
 since() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$1" "$(now)"; }
 
 start_server() {
@@ -51,7 +55,7 @@ rows=$(docker exec "$live" psql -U postgres -d bench -Atc "SELECT count(*) FROM 
 
 cat > "$work/config.json" <<JSON
 {"backup_dir": "$work/backups", "project": "keel-p-bench", "service": "postgres", "superuser": "postgres",
- "databases": ["bench"], "retention_days": 7, "compress": "6", "restore_jobs": 2,
+ "databases": ["bench"], "retention_days": 7, "compress": "6", "jobs": 0, "restore_jobs": $(nproc),
  "status_dir": "$work/state", "target": {"type": "none"},
  "drill": {"image": "$image", "timeout": 120, "checks": []}}
 JSON
@@ -93,8 +97,11 @@ keel-pg-backup benchmark ($image, $(nproc) cores)
   database:                          bench, $size, pgbench_accounts $rows rows (load ${load_s}s)
   backup dir size:                   $dump_size
   keel-pg-backup backup:             ${backup_s}s
-  keel-pg-backup drill:              ${drill_s}s  (scratch start + restore -j2 + counts)
+  keel-pg-backup drill:              ${drill_s}s  (scratch start + restore -j$(nproc) + counts)
   plain pg_dump -Fc > file:          ${plain_dump_s}s
   plain pg_restore (fresh server):   ${plain_restore_s}s
   plain pg_dump | pg_restore:        ${pipe_s}s
+  backup / plain pg_dump -Fc:        $(ratio "$backup_s" "$plain_dump_s")
+  drill / plain pg_restore:          $(ratio "$drill_s" "$plain_restore_s")
+  (backup + drill) / (dump + restore): $(ratio "$(add "$backup_s" "$drill_s")" "$(add "$plain_dump_s" "$plain_restore_s")")
 REPORT

@@ -60,7 +60,8 @@ def write(host, path, content):
 
 def reseal(host, folder):
     """Write SHA256SUMS again after a test changed the manifest on purpose."""
-    assert host.run(f"cd {folder} && sha256sum $(ls | grep -v SHA256SUMS) > S && mv S SHA256SUMS").rc == 0
+    assert host.run(f"cd {folder} && find . -type f ! -name SHA256SUMS -printf '%P\\n' | sort"
+                    " | xargs sha256sum > /tmp/S && mv /tmp/S SHA256SUMS").rc == 0
 
 
 def run_backup(host):
@@ -129,6 +130,19 @@ def test_backup_via_systemd_writes_dumps_manifest_and_copy(host, backup_host):
                "INSERT INTO keel_sentinel VALUES ('sentinel-4b7d');")
     psql(host, "CREATE TABLE finance_gl.journal (id int, amount numeric);"
                "INSERT INTO finance_gl.journal SELECT g, g * 1.5 FROM generate_series(1, 250) g;", db="erp")
+    # Values with newlines, tabs, carriage returns and backslashes (COPY escapes them; a
+    # row that is only `\.` must not pass for the end of the data), an empty table, a
+    # table without columns, and a partitioned table whose count(*) includes its partitions.
+    psql(host, "CREATE TABLE notes (id int, body text);"
+               "INSERT INTO notes VALUES (1, E'line one\\nline two'), (2, E'col\\tcol\\tcol'),"
+               " (3, E'\\\\.'), (4, E'.\\n\\\\.\\n'), (5, E'cr\\r\\nlf'), (6, E'\\n\\n\\n'), (7, NULL), (8, '');"
+               "CREATE TABLE empty_table (id int);"
+               "CREATE TABLE no_columns ();"
+               "INSERT INTO no_columns SELECT FROM generate_series(1, 3);")
+    psql(host, "CREATE TABLE finance_gl.ledger (id int, year int) PARTITION BY RANGE (year);"
+               "CREATE TABLE finance_gl.ledger_2024 PARTITION OF finance_gl.ledger FOR VALUES FROM (2024) TO (2025);"
+               "CREATE TABLE finance_gl.ledger_2025 PARTITION OF finance_gl.ledger FOR VALUES FROM (2025) TO (2026);"
+               "INSERT INTO finance_gl.ledger SELECT g, 2024 + g % 2 FROM generate_series(1, 99) g;", db="erp")
     before = complete(host, BACKUPS)
     run = run_backup(host)
     assert run.rc == 0, host.run("journalctl -u keel-pg-backup.service -n 30 --no-pager").stdout
@@ -138,10 +152,18 @@ def test_backup_via_systemd_writes_dumps_manifest_and_copy(host, backup_host):
     name = after[-1]
     folder = f"{BACKUPS}/{name}"
     files = set(host.run(f"ls -1 {folder}").stdout.split())
-    assert {"globals.sql", "db-shop.dump", "db-erp.dump", "db-postgres.dump", "manifest.json", "SHA256SUMS"} <= files
+    assert {"globals.sql", "db-shop", "db-erp", "db-postgres", "manifest.json", "SHA256SUMS"} <= files
     assert host.run(f"cd {folder} && sha256sum --strict -c SHA256SUMS").rc == 0
-    assert "PGDMP" in host.check_output(f"head -c 5 {folder}/db-shop.dump")
+    # Every file of the folder is in SHA256SUMS.
+    listed = {line.split("  ", 1)[1] for line in host.file(f"{folder}/SHA256SUMS").content_string.splitlines()}
+    assert listed == set(host.check_output(f"cd {folder} && find . -type f ! -name SHA256SUMS -printf '%P\\n'")
+                         .split())
+    # Directory format (a parallel dump), compressed.
+    assert "PGDMP" in host.check_output(f"head -c 5 {folder}/db-shop/toc.dat")
+    assert host.run(f"ls {folder}/db-shop/*.dat.gz").rc == 0
     manifest = json.loads(host.file(f"{folder}/manifest.json").content_string)
+    assert manifest["format"] == 2
+    assert manifest["databases"]["shop"]["format"] == "directory"
     assert manifest["databases"]["shop"]["tables"]["public.orders"] == 1000
     assert manifest["databases"]["shop"]["tables"]["public.keel_sentinel"] == 1
     assert manifest["databases"]["erp"]["tables"]["finance_gl.journal"] == 250
@@ -150,6 +172,27 @@ def test_backup_via_systemd_writes_dumps_manifest_and_copy(host, backup_host):
     assert name in complete(backup_host, REMOTE)
     assert backup_host.run(f"cd {REMOTE}/{name} && sha256sum --strict -c SHA256SUMS").rc == 0
     assert not [n for n in backup_host.run(f"ls -1A {REMOTE}").stdout.split() if n.startswith(".")]
+
+
+def test_rows_with_newlines_and_tabs_are_counted_exactly(host):
+    # The counts come from the dump's COPY data, not from a second scan: they must still
+    # equal count(*) for values that hold newlines and tabs, and for the edge cases.
+    manifest = json.loads(host.file(f"{BACKUPS}/{complete(host, BACKUPS)[-1]}/manifest.json").content_string)
+    shop, erp = manifest["databases"]["shop"]["tables"], manifest["databases"]["erp"]["tables"]
+    assert shop["public.notes"] == int(psql(host, "SELECT count(*) FROM notes")) == 8
+    assert psql(host, "SELECT count(*) FROM notes WHERE body LIKE E'%\\n%' OR body LIKE E'%\\t%'") == "5"
+    assert shop["public.empty_table"] == 0
+    assert shop["public.no_columns"] == 3
+    assert erp["finance_gl.ledger"] == 99
+    assert erp["finance_gl.ledger_2024"] + erp["finance_gl.ledger_2025"] == 99
+    assert erp["finance_gl.ledger_2024"] == int(psql(host, "SELECT count(*) FROM finance_gl.ledger_2024", db="erp"))
+    # Every table of every database, as count(*) sees it now (nothing changed since the backup).
+    for database, info in manifest["databases"].items():
+        live_counts = {}
+        for table in info["tables"]:
+            # The names come quoted from the catalog (format %I.%I).
+            live_counts[table] = int(psql(host, f"SELECT count(*) FROM {table}", db=database))  # noqa: S608
+        assert info["tables"] == live_counts, database
 
 
 def test_the_backup_key_can_do_nothing_but_store_backups(host):
@@ -214,6 +257,57 @@ def test_restore_brings_the_table_back_into_the_live_database(host, run_playbook
     assert psql(host, "SELECT count(*) FROM finance_gl.journal", db="erp") == "250"
 
 
+def make_format1_backup(host, name):
+    """A backup as keel-pg-backup wrote them before the directory format (manifest format 1):
+    one custom-format file per database, counts taken in the dump's snapshot."""
+    folder = f"{BACKUPS}/{name}"
+    cid = live(host)
+    assert host.run(f"mkdir -m 700 {folder}").rc == 0
+    assert host.run(f"docker exec {cid} pg_dumpall -U postgres --globals-only > {folder}/globals.sql").rc == 0
+    manifest = {"name": name, "format": 1, "created": "2026-01-01T00:00:00+00:00", "host": DB_HOST,
+                "server_version": "15", "globals": "globals.sql", "databases": {}}
+    for database in ("shop", "erp"):
+        assert host.run(f"docker exec {cid} pg_dump -U postgres -d {database} --format=custom --compress=6"
+                        f" > {folder}/db-{database}.dump").rc == 0
+        tables = psql(host, "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n"
+                            " ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p')"
+                            " AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'", db=database).split()
+        counts = {t: int(psql(host, f"SELECT count(*) FROM {t}", db=database)) for t in tables}  # noqa: S608
+        manifest["databases"][database] = {"file": f"db-{database}.dump", "size": 0, "seconds": 0.1,
+                                           "tables": counts}
+    write(host, f"{folder}/manifest.json", json.dumps(manifest, indent=2))
+    reseal(host, folder)
+    return manifest
+
+
+def test_a_backup_of_the_earlier_format_passes_the_drill_and_restores(host, run_playbook):
+    name = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() - 86400))
+    manifest = make_format1_backup(host, name)
+    assert manifest["databases"]["shop"]["tables"]["public.orders"] == 1000
+    try:
+        drill = run_playbook(DRILL, "-e", f"postgres_drill_backup={name}")
+        assert drill.rc == 0, drill.output[-3000:]
+        assert "matches its manifest" in drill.output
+        report = json.loads(host.file("/var/lib/keel/pg-backup/last-drill.json").content_string)
+        assert report["ok"] is True and report["backup"] == name
+        # The drill of the old format is as strict: a wrong count fails it.
+        tampered = dict(manifest)
+        tampered["databases"]["shop"]["tables"]["public.notes"] = 7
+        write(host, f"{BACKUPS}/{name}/manifest.json", json.dumps(tampered))
+        reseal(host, f"{BACKUPS}/{name}")
+        bad = run_playbook(DRILL, "-e", f"postgres_drill_backup={name}")
+        assert bad.rc != 0 and "public.notes: manifest 7 rows, restored 8" in bad.output, bad.output[-3000:]
+        # The confirmed restore reads the old format too.
+        psql(host, "DROP TABLE orders")
+        run = run_playbook(RESTORE, "-e", f"postgres_restore_backup={name}", "-e", "postgres_restore_confirm=true",
+                           "-e", '{"postgres_restore_databases": ["shop"]}')
+        assert run.rc == 0, run.output[-3000:]
+        assert psql(host, "SELECT count(*) FROM orders") == "1000"
+        assert psql(host, "SELECT body FROM notes WHERE id = 1") == "line one\nline two"
+    finally:
+        host.run(f"rm -rf {BACKUPS}/{name}")
+
+
 # ------------------------------------------------------------------ retention
 def test_retention_removes_old_backups_locally_and_remotely(host, backup_host):
     old = ["20200101T000000Z", time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() - 9 * 86400))]
@@ -261,7 +355,7 @@ def test_database_stopped_during_a_backup_fails_the_unit_and_leaves_nothing_comp
     time.sleep(2)
     host.run("systemctl start --no-block keel-pg-backup.service")
     for _attempt in range(60):
-        if host.run(f"ls {BACKUPS}/.partial-*/db-shop.dump").rc == 0:
+        if host.run(f"ls -d {BACKUPS}/.partial-*/db-shop").rc == 0:
             break
         time.sleep(1)
     else:

@@ -2,15 +2,20 @@
 
 Installed by the keel.infra.postgres_backup role, configured by a JSON file it writes.
 
-  backup   dump every database (custom format, compressed) and the globals into a
-           dated folder with a manifest (per-table row counts taken in the same
-           snapshot as the dump) and SHA256SUMS; the folder gets its final name only
-           when complete. Then old backups are pruned and the new one is copied off
-           the host (SSH to a forced-command receiver, or S3-compatible storage).
+  backup   dump every database (directory format, compressed, parallel jobs in one
+           snapshot) and the globals into a dated folder with a manifest (per-table
+           row counts, counted in the COPY data the dump wrote while it wrote it)
+           and SHA256SUMS; the folder gets its final name only when complete. Then
+           old backups are pruned and the new one is copied off the host (SSH to a
+           forced-command receiver, or S3-compatible storage).
   drill    restore the newest (or a named) backup into a scratch container, never
-           the live one, and compare row counts and sentinel queries with the manifest.
+           the live one, in parallel, and compare row counts and sentinel queries
+           with the manifest.
   restore  restore a named backup into the LIVE server (needs --confirm).
   list     show the complete local backups.
+
+Backups of format 1 (one custom-format file per database, counts taken by a second
+scan) stay readable by drill and restore.
 
 Any error ends the run with a non-zero exit status and a line starting with ERROR.
 """
@@ -25,7 +30,9 @@ import secrets
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
+import zlib
 from pathlib import Path
 
 CONFIG = "/etc/keel/pg-backup/config.json"
@@ -36,6 +43,25 @@ NAME_FMT = "%Y%m%dT%H%M%SZ"
 PARTIAL = ".partial-"
 SUMS = "SHA256SUMS"
 MANIFEST = "manifest.json"
+# Manifest format 2: a directory-format dump per database, counts taken from its data.
+FORMAT = 2
+# Where pg_dump writes inside the database container while the host copies it out.
+CONTAINER_TMP = "/tmp/keel-pg-backup"  # noqa: S108 - a path inside the container
+# Data files of a directory-format dump (dump ID . dat [.gz]), the ones counted here.
+DATA_FILE_RE = re.compile(r"^(\d+)\.dat(\.gz)?$")
+# `pg_restore -l`: "dumpId; tableoid oid TABLE DATA schema name owner"; the oid is the table's.
+TOC_DATA_RE = re.compile(r"^(\d+); \d+ (\d+) TABLE DATA ")
+# A gzip level (any server), or none; other methods cannot be read with Python's standard library.
+GZIP_COMPRESS_RE = re.compile(r"^(?:[0-9]|gzip(?::(?:level=)?[0-9])?|none)$")
+# The tables the counts cover (as COUNT_SQL), with their oid and their parents (inheritance
+# and partitions): a count(*) of a parent includes the rows of all its descendants.
+TABLES_SQL = r"""SELECT c.oid, format('%I.%I', n.nspname, c.relname),
+       coalesce((SELECT string_agg(i.inhparent::text, ',') FROM pg_inherits i WHERE i.inhrelid = c.oid), '')
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('r', 'p') AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
+ ORDER BY 2;
+SELECT 'keel-end';
+"""
 COUNT_SQL = r"""SELECT format('SELECT %L, count(*) FROM %I.%I', format('%I.%I', n.nspname, c.relname),
        n.nspname, c.relname)
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -132,29 +158,229 @@ def complete_backups(root):
     return sorted(p.name for p in root.iterdir() if NAME_RE.match(p.name) and (p / SUMS).is_file())
 
 
-def dump_database(server, database, dest, compress):
-    """pg_dump in the same snapshot as the row counts, so that the drill can compare exactly."""
+class RowCounter:
+    r"""Counts the rows of one table's COPY data (text format) as its bytes go by.
+
+    COPY text writes one line per row and escapes a newline, tab or backslash inside a
+    value (as \n, \t, \\), so every raw newline ends a row; a table without columns
+    has an empty line per row. pg_dump may end the data with the end-of-data line
+    \. and blank lines: no row is a lone \. (a value's backslash is doubled), so that
+    line and the blank ones after it are not rows.
+    """
+
+    LIMIT = 1 << 22  # inflate in pieces of at most 4 MiB: memory stays flat
+    END = re.compile(rb"\\\.\n+\Z")
+
+    def __init__(self, gzipped):
+        self.inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if gzipped else None
+        self.newlines = 0
+        self.size = 0
+        self.tail = b""
+
+    def feed(self, chunk):
+        if self.inflate is None:
+            self._count(chunk)
+            return
+        data = chunk
+        while True:
+            out = self.inflate.decompress(data, self.LIMIT)
+            self._count(out)
+            data = self.inflate.unconsumed_tail
+            if self.inflate.eof:
+                if not self.inflate.unused_data:
+                    return
+                # gzip allows members one after the other.
+                data = self.inflate.unused_data
+                self.inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            elif not data and len(out) < self.LIMIT:
+                return
+
+    def _count(self, data):
+        self.newlines += data.count(b"\n")
+        self.size += len(data)
+        self.tail = (self.tail + data)[-64:]
+
+    @property
+    def complete(self):
+        return self.inflate is None or self.inflate.eof
+
+    def rows(self):
+        end = self.END.search(self.tail)
+        if end is None:
+            return self.newlines
+        at_line_start = end.start() > 0 and self.tail[end.start() - 1:end.start()] == b"\n"
+        if at_line_start or (end.start() == 0 and self.size == len(self.tail)):
+            return self.newlines - end.group().count(b"\n")
+        return self.newlines
+
+
+class DumpCopier:
+    """Copies a directory-format dump out of the container while pg_dump writes it.
+
+    pg_dump only appends to its data files, so each poll copies what was added since the
+    last one, counts its rows and hashes it on the way: the data is read once, while it
+    is written, and neither the database nor the copy is read again for the manifest.
+    """
+
+    def __init__(self, src, dest):
+        self.src, self.dest = src, dest
+        self.files = {}  # data file name -> {offset, counter, sha}
+        self.digests = {}
+
+    def poll(self):
+        moved = 0
+        try:
+            names = os.listdir(self.src)
+        except FileNotFoundError:
+            return 0
+        for name in names:
+            match = DATA_FILE_RE.match(name)
+            if not match:
+                continue
+            entry = self.files.setdefault(name, {"offset": 0, "counter": RowCounter(bool(match.group(2))),
+                                                 "sha": hashlib.sha256()})
+            try:
+                if os.stat(self.src / name).st_size <= entry["offset"]:
+                    continue
+            except FileNotFoundError:
+                continue
+            with open(self.src / name, "rb") as src, open(self.dest / name, "ab") as dest:
+                src.seek(entry["offset"])
+                for chunk in iter(lambda: src.read(1 << 20), b""):  # noqa: B023 - used at once
+                    dest.write(chunk)
+                    entry["counter"].feed(chunk)
+                    entry["sha"].update(chunk)
+                    entry["offset"] += len(chunk)
+                    moved += len(chunk)
+        return moved
+
+    def finish(self):
+        """After pg_dump ended: the rest of the data, the other files; rows per dump ID."""
+        self.poll()
+        rows = {}
+        for name, entry in self.files.items():
+            if not entry["counter"].complete:
+                raise Failure(f"the compressed data file {name} of the dump is incomplete")
+            self.digests[name] = entry["sha"].hexdigest()
+            rows[int(DATA_FILE_RE.match(name).group(1))] = entry["counter"].rows()
+        for name in os.listdir(self.src):  # toc.dat, large objects
+            if name not in self.files:
+                if not (self.src / name).is_file():
+                    raise Failure(f"unexpected entry {name} in the dump")
+                shutil.copyfile(self.src / name, self.dest / name)
+                self.digests[name] = sha256(self.dest / name)
+        return rows
+
+
+def table_counts(tables, dumped):
+    """Rows per table as count(*) sees them (a parent counts its descendants' rows too).
+
+    tables: {oid: (name, [parent oids])}; dumped: {oid: rows in that table's own data}.
+    A table without data in the dump has 0 rows.
+    """
+    counts = {name: 0 for name, _parents in tables.values()}
+    for oid, rows in dumped.items():
+        seen, todo = set(), [oid]
+        while todo:
+            current = todo.pop()
+            if current in seen or current not in tables:
+                continue
+            seen.add(current)
+            counts[tables[current][0]] += rows
+            todo.extend(tables[current][1])
+    return counts
+
+
+def toc_data_entries(listing):
+    """{dump ID: table oid} of the TABLE DATA entries of a `pg_restore -l` listing."""
+    entries = {}
+    for line in listing.splitlines():
+        match = TOC_DATA_RE.match(line)
+        if match:
+            entries[int(match.group(1))] = int(match.group(2))
+    return entries
+
+
+def dump_jobs(cfg, tables):
+    """pg_dump --jobs: the configured number, or the host's CPUs; never more than tables."""
+    jobs = int(cfg.get("jobs") or 0) or os.cpu_count() or 1
+    return max(1, min(jobs, len(tables)))
+
+
+def container_root(container):
+    """The container's file system as the host (root) sees it."""
+    pid = run(["docker", "inspect", "--format", "{{.State.Pid}}", container], what="docker inspect").strip()
+    root = Path(f"/proc/{pid}/root")
+    if not pid.isdigit() or pid == "0" or not os.access(root / "tmp", os.R_OK):
+        raise Failure(f"cannot read the file system of container {container} (run as root on its docker host)")
+    return root
+
+
+def read_tables(session, database):
+    """{oid: (name, [parent oids])} from TABLES_SQL's output in the snapshot session."""
+    tables = {}
+    for line in iter(session.stdout.readline, ""):
+        if line.strip() == "keel-end":
+            return tables
+        oid, name, parents = line.rstrip("\n").split("\t")
+        tables[int(oid)] = (name, [int(p) for p in parents.split(",") if p])
+    raise Failure(f"could not list the tables of {database}: {session.stderr.read()[-1000:]}")
+
+
+def dump_database(server, fs_root, database, dest, cfg, tmp):
+    """Directory-format pg_dump with parallel jobs, all in one exported snapshot.
+
+    pg_dump writes into `tmp` inside the container; the host copies each data file out
+    while it grows and counts its rows (DumpCopier). The tables, their oids and parents
+    come from the catalog in the same snapshot; nothing scans the data a second time.
+    """
     session = subprocess.Popen(server.psql_argv(database, "-F", "\t"), stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        session.stdin.write("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\nSELECT pg_export_snapshot();\n")
+        session.stdin.write("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\nSELECT pg_export_snapshot();\n"
+                            + TABLES_SQL)
         session.stdin.flush()
         snapshot = session.stdout.readline().strip()
         if not re.match(r"^[0-9A-F-]+$", snapshot):
             raise Failure(f"could not export a snapshot of {database}: {session.stderr.read()[-1000:]}")
-        with open(dest, "wb") as out:
-            run(server.exec_argv("pg_dump", "-U", server.superuser, "-d", database, "--format=custom",
-                                 f"--compress={compress}", f"--snapshot={snapshot}"),
-                stdout=out, what=f"pg_dump of {database}")
-        session.stdin.write(COUNT_SQL + "COMMIT;\n")
-        out, err = session.communicate(timeout=3600)
+        tables = read_tables(session, database)
+        jobs = dump_jobs(cfg, tables)
+        dest.mkdir(mode=0o700)
+        copier = DumpCopier(fs_root / tmp.lstrip("/"), dest)
+        with tempfile.TemporaryFile() as err:
+            dump = subprocess.Popen(
+                server.exec_argv("pg_dump", "-U", server.superuser, "-d", database, "--format=directory",
+                                 f"--jobs={jobs}", f"--compress={cfg['compress']}", f"--snapshot={snapshot}",
+                                 "-f", tmp),
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+            try:
+                while dump.poll() is None:
+                    if not copier.poll():
+                        time.sleep(0.05)
+            finally:
+                if dump.poll() is None:
+                    dump.kill()
+                dump.wait()
+            if dump.returncode != 0:
+                err.seek(0)
+                raise Failure(f"pg_dump of {database} failed (exit {dump.returncode}): "
+                              f"{err.read().decode(errors='replace').strip()[-2000:]}")
+        rows = copier.finish()
+        entries = toc_data_entries(run(server.exec_argv("pg_restore", "-l", tmp), what=f"pg_restore -l of {database}"))
+        missing = sorted(set(entries) - set(rows))
+        if missing:
+            raise Failure(f"the dump of {database} lists data without a data file: {missing}")
+        session.stdin.write("COMMIT;\n")
+        _out, errors = session.communicate(timeout=600)
         if session.returncode != 0:
-            raise Failure(f"row counts of {database} failed: {err.strip()[-1000:]}")
-        return parse_counts(out)
+            raise Failure(f"the snapshot session of {database} failed: {errors.strip()[-1000:]}")
+        dumped = {oid: rows[dump_id] for dump_id, oid in entries.items()}
+        return table_counts(tables, dumped), jobs, copier.digests
     finally:
         if session.poll() is None:
             session.kill()
             session.wait()
+        subprocess.run(server.exec_argv("rm", "-rf", tmp), capture_output=True, check=False)
 
 
 def backup(cfg):
@@ -170,31 +396,42 @@ def backup(cfg):
     missing = sorted(set(wanted) - set(present))
     if missing:
         raise Failure(f"database(s) {', '.join(missing)} do not exist on the server (it has: {', '.join(present)})")
+    if not GZIP_COMPRESS_RE.match(str(cfg["compress"])):
+        raise Failure(f"compress {cfg['compress']!r}: the row counts are read from gzip or uncompressed data; "
+                      "set a gzip level 0-9 (postgres_backup_compress)")
     name = dt.datetime.now(UTC).strftime(NAME_FMT)
     if (root / name).exists():
         raise Failure(f"a backup named {name} already exists")
+    fs_root = container_root(server.container)
+    # What an interrupted run left in the container (the dump is copied out as it is written).
+    subprocess.run(server.exec_argv("sh", "-c", f"rm -rf {CONTAINER_TMP}-*"), capture_output=True, check=False)
     work = root / (PARTIAL + name)
     work.mkdir(mode=0o700)
     try:
-        manifest = {"name": name, "format": 1, "created": dt.datetime.now(UTC).isoformat(),
+        manifest = {"name": name, "format": FORMAT, "created": dt.datetime.now(UTC).isoformat(),
                     "host": os.uname().nodename, "databases": {}}
         manifest["server_version"] = server.query("postgres", "SHOW server_version")[0][0]
         with open(work / "globals.sql", "wb") as out:
             run(server.exec_argv("pg_dumpall", "-U", server.superuser, "--globals-only"), stdout=out,
                 what="pg_dumpall --globals-only")
         manifest["globals"] = "globals.sql"
-        for database in wanted:
-            fname = f"db-{database}.dump"
+        digests = {"globals.sql": sha256(work / "globals.sql")}
+        for index, database in enumerate(wanted):
+            fname = f"db-{database}"
             t0 = time.monotonic()
-            counts = dump_database(server, database, work / fname, cfg["compress"])
-            manifest["databases"][database] = {"file": fname, "size": (work / fname).stat().st_size,
+            counts, jobs, files = dump_database(server, fs_root, database, work / fname, cfg,
+                                                f"{CONTAINER_TMP}-{name}-{index}")
+            digests.update({f"{fname}/{f}": digest for f, digest in files.items()})
+            size = sum(p.stat().st_size for p in (work / fname).iterdir())
+            manifest["databases"][database] = {"file": fname, "format": "directory", "jobs": jobs, "size": size,
                                                "seconds": round(time.monotonic() - t0, 1), "tables": counts}
-            log(f"dumped {database}: {len(counts)} tables, {sum(counts.values())} rows, "
-                f"{(work / fname).stat().st_size} bytes")
+            log(f"dumped {database}: {len(counts)} tables, {sum(counts.values())} rows, {size} bytes, "
+                f"{jobs} job(s)")
         manifest["seconds"] = round(time.monotonic() - start, 1)
         (work / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        files = sorted(p.name for p in work.iterdir())
-        sums = "".join(f"{sha256(work / f)}  {f}\n" for f in files)
+        digests[MANIFEST] = sha256(work / MANIFEST)
+        # The data files were hashed while they were copied, not read again.
+        sums = "".join(f"{digests[f]}  {f}\n" for f in sorted(digests))
         (work / (SUMS + ".tmp")).write_text(sums)
         os.replace(work / (SUMS + ".tmp"), work / SUMS)
         os.sync()
@@ -278,6 +515,14 @@ def verify_sums(folder):
     return json.loads((folder / MANIFEST).read_text())
 
 
+# The scratch server is thrown away after the drill: it needs no durability, and with
+# wal_level=minimal a parallel pg_restore writes no WAL for the tables it creates
+# (it truncates them in the COPY's transaction). What the drill compares is unchanged.
+SCRATCH_SETTINGS = ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+                    "-c", "wal_level=minimal", "-c", "max_wal_senders=0", "-c", "max_wal_size=4GB",
+                    "-c", "checkpoint_timeout=30min", "-c", "maintenance_work_mem=256MB"]
+
+
 def wait_ready(server, timeout):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -285,7 +530,7 @@ def wait_ready(server, timeout):
                                capture_output=True, check=False)
         if probe.returncode == 0:
             return
-        time.sleep(1)
+        time.sleep(0.2)
     raise Failure(f"the scratch server did not become ready within {timeout}s")
 
 
@@ -305,8 +550,9 @@ def drill(cfg, wanted):
     scratch = f"keel-pg-drill-{os.getpid()}"
     log(f"drill: restoring backup {name} into scratch container {scratch} ({image})")
     run(["docker", "run", "-d", "--rm", "--name", scratch, "--network", "none", "--label", "org.keel.pg-drill=1",
-         "-e", f"POSTGRES_USER={cfg['superuser']}", "-e", f"POSTGRES_PASSWORD={secrets.token_hex(16)}",
-         "-v", f"{root / name}:/backup:ro", image], what="docker run (scratch server)")
+         "--shm-size", "256m", "-e", f"POSTGRES_USER={cfg['superuser']}",
+         "-e", f"POSTGRES_PASSWORD={secrets.token_hex(16)}", "-e", "POSTGRES_INITDB_ARGS=--no-sync",
+         "-v", f"{root / name}:/backup:ro", image, *SCRATCH_SETTINGS], what="docker run (scratch server)")
     problems = []
     try:
         server = Server(scratch, cfg["superuser"], exec_user="0")
@@ -347,6 +593,23 @@ def drill(cfg, wanted):
     return result
 
 
+def restore_directory(server, folder, fname, database, jobs, exists):
+    """A directory-format dump goes into the container (a tar stream), then pg_restore --jobs reads it there."""
+    tmp = f"{CONTAINER_TMP}-restore-{os.getpid()}"
+    try:
+        tar = subprocess.Popen(["tar", "-C", str(folder), "-cf", "-", fname], stdout=subprocess.PIPE)
+        proc = subprocess.run(server.exec_argv("sh", "-c", 'rm -rf "$1" && mkdir -p "$1" && tar -xf - -C "$1"', "sh",
+                                               tmp, interactive=True),
+                              stdin=tar.stdout, capture_output=True, check=False)
+        tar.stdout.close()
+        if tar.wait() != 0 or proc.returncode != 0:
+            raise Failure(f"copying the dump of {database} into the container failed: "
+                          f"{proc.stderr.decode(errors='replace').strip()[-1000:]}")
+        restore_database(server, database, f"{tmp}/{fname}", jobs, exists)
+    finally:
+        subprocess.run(server.exec_argv("rm", "-rf", tmp), capture_output=True, check=False)
+
+
 def restore(cfg, wanted, databases, confirm):
     if not confirm:
         raise Failure("restore overwrites the live databases: repeat with --confirm")
@@ -363,6 +626,10 @@ def restore(cfg, wanted, databases, confirm):
     for database in chosen:
         info = manifest["databases"][database]
         log(f"restore: {database} from backup {name} into the live server")
+        if info.get("format") == "directory":
+            restore_directory(server, root / name, info["file"], database, cfg["restore_jobs"], database in present)
+            continue
+        # Format 1: one custom-format file, streamed to pg_restore.
         argv = ["pg_restore", "-U", server.superuser, "--exit-on-error"]
         argv += ["--clean", "--if-exists", "-d", database] if database in present else ["--create", "-d", "postgres"]
         with open(root / name / info["file"], "rb") as dump:
