@@ -42,6 +42,12 @@ class PlaybookRun:
             raise AssertionError(f"no recap for {host or 'a single host'} in:\n{self.output[-3000:]}")
         return recaps[host]
 
+    def failure(self, width=4000):
+        """The output from the first failed task on (or its end when none failed), for assertion messages."""
+        starts = [i for i in (self.output.find("fatal: ["), self.output.find("failed: [")) if i >= 0]
+        start = min(starts) if starts else -1
+        return self.output[start:start + width] if start >= 0 else self.output[-width:]
+
     def changed(self, host):
         """changed= of host; 0 for a host that no play reached (the run stopped before its play)."""
         recaps = self.recaps()
@@ -70,6 +76,18 @@ def run_playbook(playbook, *args, inventory=None, cwd=None, timeout=900):
         env={**os.environ, "ANSIBLE_NOCOLOR": "1"},
     )
     return PlaybookRun(proc)
+
+
+def wait_for(check, seconds, what):
+    """check()'s first true answer, asked once a second for at most ``seconds``; an AssertionError naming what."""
+    deadline = time.monotonic() + seconds
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up after {seconds}s waiting for {what}")
+        time.sleep(1)
 
 
 class KafkaNode:

@@ -9,15 +9,28 @@ from ansible_collections.keel.infra.plugins.module_utils._fabric_network import 
     chaincode_stack,
     configtx,
     connection_profile,
+    export_definitions,
+    move_errors,
     orderer_stack,
     peer_stack,
     plan,
+    public_material,
 )
 
 
-def fabric_plan(network, host, addresses=None, base_dir=BASE_DIR):
+def fabric_plan(network, host, addresses=None, base_dir=BASE_DIR, partners=None, partner_dir=""):
     """What the network description means for one host; ``errors`` lists what is wrong with it."""
-    return plan(network, host, addresses=addresses, base_dir=base_dir)
+    return plan(network, host, addresses=addresses, base_dir=base_dir, partners=partners, partner_dir=partner_dir)
+
+
+def fabric_exports(fabric_plan, msp_results):
+    """Public definitions (organization -> definition) of the organizations whose keys are made on this host."""
+    return export_definitions(fabric_plan, msp_results)
+
+
+def fabric_public(fabric_plan, exported=None):
+    """Public material to write on this host for the organizations whose keys are held elsewhere."""
+    return public_material(fabric_plan, exported)
 
 
 def fabric_admin(fabric_plan, org):
@@ -48,9 +61,16 @@ def fabric_connection_profile(fabric_plan, org, channel, admin_password=""):
     return connection_profile(fabric_plan, org, channel, admin_password=admin_password)
 
 
+def fabric_move_errors(fabric_plan, leaving):
+    """What is wrong with moving organizations' nodes (organization -> old host) in one run."""
+    return move_errors(fabric_plan, leaving)
+
+
 class FilterModule(object):
     """Hyperledger Fabric network filters."""
 
     def filters(self):
         return {"fabric_plan": fabric_plan, "fabric_admin": fabric_admin, "fabric_configtx": fabric_configtx,
-                "fabric_compose": fabric_compose, "fabric_connection_profile": fabric_connection_profile}
+                "fabric_compose": fabric_compose, "fabric_connection_profile": fabric_connection_profile,
+                "fabric_exports": fabric_exports, "fabric_public": fabric_public,
+                "fabric_move_errors": fabric_move_errors}

@@ -44,6 +44,11 @@ def peer_env(msp_id, msp_path, address, tls_root_cert):
     }
 
 
+def orderer_args(address, tls_root_cert):
+    """The peer CLI's arguments that reach an orderer over TLS."""
+    return ["-o", address, "--tls", "--cafile", tls_root_cert]
+
+
 def parse_channel_list(out):
     """Channels of `peer channel list` ("Channels peers has joined:" then one per line)."""
     channels = []

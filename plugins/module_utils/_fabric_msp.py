@@ -311,7 +311,8 @@ def ensure_org(path, domain, msp_id, identities, check_mode=False, ca_validity_d
         writer.write(os.path.join(folder, "config.yaml"), ous, 0o644)
 
     msp_folder(os.path.join(path, "msp"))
-    summary = {"msp_id": msp_id, "msp_dir": os.path.join(path, "msp"), "identities": {}}
+    summary = {"msp_id": msp_id, "msp_dir": os.path.join(path, "msp"), "identities": {},
+               "ca_cert": ca_pem.decode(), "tls_ca_cert": tls_pem.decode()}
     for ident in identities:
         kind, name = ident["kind"], ident["name"]
         hosts = list(ident.get("hosts") or [])
@@ -327,8 +328,49 @@ def ensure_org(path, domain, msp_id, identities, check_mode=False, ca_validity_d
         tls = os.path.join(base, "tls")
         stem = "server" if kind in ("peer", "orderer") else "client"
         tls_pair_key = _ensure_key(writer, os.path.join(tls, stem + ".key"), generated)
-        _ensure_cert(writer, os.path.join(tls, stem + ".crt"), tls_pair_key, _name(full, domain), tls_key,
-                     tls_cert, cert_validity_days, renew_days, True, hosts)
+        tls_pair = _ensure_cert(writer, os.path.join(tls, stem + ".crt"), tls_pair_key, _name(full, domain), tls_key,
+                                tls_cert, cert_validity_days, renew_days, True, hosts)
         writer.write(os.path.join(tls, "ca.crt"), tls_pem, 0o644)
-        summary["identities"]["%s/%s" % (kind, name)] = {"dir": base, "subject": full, "tls_hosts": hosts}
+        summary["identities"]["%s/%s" % (kind, name)] = {"dir": base, "subject": full, "tls_hosts": hosts,
+                                                         "tls_cert": _cert_pem(tls_pair).decode()}
     return writer.changed, summary
+
+
+def ensure_public(path, domain, msp_id, ca_cert, tls_ca_cert, node_tls_certs=None, check_mode=False):
+    """Write the public material of an organization whose keys are held elsewhere.
+
+    What another organization's host needs of it: the MSP definition (CA and TLS
+    CA certificates, NodeOUs) that channel configuration is made from, the TLS
+    CA certificate its nodes are reached with, and the TLS certificates of its
+    orderers (``node_tls_certs``: full node name -> PEM), which name Raft
+    consenters. Refuses a folder that holds the organization's CA key: that
+    organization's keys live on this host, and its material is ensure_org's.
+    Returns the files written.
+    """
+    problems = validate_request(domain, msp_id, [])
+    certs = {"ca_cert": ca_cert, "tls_ca_cert": tls_ca_cert}
+    certs.update(("node_tls_certs[%s]" % name, pem) for name, pem in sorted((node_tls_certs or {}).items()))
+    parsed = {}
+    for what, pem in certs.items():
+        try:
+            parsed[what] = x509.load_pem_x509_certificate(pem.encode() if isinstance(pem, str) else pem)
+        except (ValueError, TypeError, AttributeError):
+            problems.append("%s is not a PEM certificate" % what)
+    for name in sorted(node_tls_certs or {}):
+        cert = parsed.get("node_tls_certs[%s]" % name)
+        if cert is not None and "tls_ca_cert" in parsed and cert.issuer != parsed["tls_ca_cert"].subject:
+            problems.append("the TLS certificate of %s was not issued by the organization's TLS CA" % name)
+    if os.path.exists(os.path.join(path, "ca", "ca.key")):
+        problems.append("%s holds this organization's CA key: its material is made here, not imported" % path)
+    if problems:
+        raise MspError("; ".join(problems))
+    writer = Writer(check_mode)
+    ca_pem, tls_pem = _cert_pem(parsed["ca_cert"]), _cert_pem(parsed["tls_ca_cert"])
+    writer.write(os.path.join(path, "msp", "cacerts", "ca.crt"), ca_pem, 0o644)
+    writer.write(os.path.join(path, "msp", "tlscacerts", "tlsca.crt"), tls_pem, 0o644)
+    writer.write(os.path.join(path, "msp", "config.yaml"), NODE_OUS.encode(), 0o644)
+    writer.write(os.path.join(path, "tlsca", "tlsca.crt"), tls_pem, 0o644)
+    for name in sorted(node_tls_certs or {}):
+        pem = _cert_pem(parsed["node_tls_certs[%s]" % name])
+        writer.write(os.path.join(path, "orderers", name, "tls", "server.crt"), pem, 0o644)
+    return writer.changed

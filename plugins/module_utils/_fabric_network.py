@@ -26,6 +26,8 @@ CHAINCODE_VERSION = re.compile(r"^[A-Za-z0-9_.+-]+$")
 CHAINCODE_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 
 BASE_DIR = "/var/lib/keel/fabric"
+# What an exported public definition says it is (fabric_host writes it, fabric reads it).
+DEFINITION_FORMAT = "keel.infra/fabric-organization/1"
 # Offsets of the ports a node needs besides its main one, when not given.
 ORDERER_ADMIN_OFFSET = 3
 OPERATIONS_OFFSET = 10000
@@ -47,9 +49,16 @@ def _port(value):
     return int(str(value))
 
 
-def _org_errors(org, index):
+# A certificate as the exported definitions carry it.
+PEM_CERT = re.compile(r"^-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----\s*$")
+
+
+def _is_pem_cert(value):
+    return isinstance(value, str) and bool(PEM_CERT.match(value.strip() + "\n"))
+
+
+def _org_errors(org, where):
     errors = []
-    where = "fabric_network.organizations[%d]" % index
     name = org.get("name")
     if not isinstance(name, str) or not ORG_NAME.match(name):
         errors.append("%s.name %r must be a lowercase DNS label (letters, digits, '-'; starts with a letter)"
@@ -64,10 +73,15 @@ def _org_errors(org, index):
     return errors
 
 
-def _node(kind, raw, index, orgs, addresses, base_dir):
-    """Normalize one orderer or peer; return (node, errors)."""
+def _node(kind, raw, index, orgs, addresses, base_dir, imported=None):
+    """Normalize one orderer or peer; return (node, errors).
+
+    ``imported``: the partner organization whose public definition lists the
+    node; such a node runs on none of this inventory's hosts.
+    """
     errors = []
-    where = "fabric_network.%ss[%d]" % (kind, index)
+    where = ("%s's public definition: %ss[%d]" % (imported, kind, index) if imported
+             else "fabric_network.%ss[%d]" % (kind, index))
     name = raw.get("name")
     if not isinstance(name, str) or not NODE_NAME.match(name):
         errors.append("%s.name %r must be a lowercase DNS label such as %s1" % (where, name, kind))
@@ -78,8 +92,8 @@ def _node(kind, raw, index, orgs, addresses, base_dir):
         errors.append("%s (%s) belongs to organization %r, which fabric_network.organizations does not define "
                       "(defined: %s)" % (where, name, org_name, ", ".join(sorted(orgs)) or "none"))
         org = {"name": str(org_name), "domain": "invalid", "msp_id": "invalid"}
-    host = raw.get("host")
-    if not isinstance(host, str) or not host:
+    host = "" if imported else raw.get("host")
+    if not imported and (not isinstance(host, str) or not host):
         errors.append("%s (%s) needs `host`: the inventory host that runs it" % (where, name))
         host = ""
     ports = {"port": raw.get("port")}
@@ -108,13 +122,28 @@ def _node(kind, raw, index, orgs, addresses, base_dir):
         endpoint="%s:%s" % (fqdn, ports["port"]),
         dir="%s/%s/%ss/%s" % (base_dir, org["domain"], kind, fqdn),
         tls_ca="%s/%s/tlsca/tlsca.crt" % (base_dir, org["domain"]),
+        imported=bool(imported),
     )
+    if imported:
+        errors.extend(_imported_node_errors(node, raw, where))
     if kind == "orderer":
         node["admin_endpoint"] = "%s:%s" % (fqdn, ports["admin_port"])
     else:
         node["anchor"] = bool(raw.get("anchor", True))
         node["state_database"] = raw.get("state_database")
     return node, errors
+
+
+def _imported_node_errors(node, raw, where):
+    """A partner's node: reached at its address; an orderer names its TLS certificate (a Raft consenter's)."""
+    errors = []
+    if not node["address"]:
+        errors.append("%s (%s) needs `address`: where the partner's server is reached" % (where, node["name"]))
+    if node["kind"] == "orderer":
+        node["tls_cert"] = raw.get("tls_cert")
+        if not _is_pem_cert(node["tls_cert"]):
+            errors.append("%s (%s): tls_cert must be the orderer's TLS certificate (PEM)" % (where, node["name"]))
+    return errors
 
 
 def _default_port(port, offset):
@@ -235,7 +264,7 @@ def _chaincode(raw, index, channels):
 def _read_orgs(network, base_dir, errors):
     orgs = {}
     for index, org in enumerate(network.get("organizations", [])):
-        errors.extend(_org_errors(org, index))
+        errors.extend(_org_errors(org, "fabric_network.organizations[%d]" % index))
         if org.get("name") in orgs:
             errors.append("organization %r is defined twice" % org.get("name"))
         # An organization with a sound name is kept even when other fields are wrong,
@@ -246,29 +275,106 @@ def _read_orgs(network, base_dir, errors):
                 "msp_id": str(org.get("msp_id")),
                 "domain": str(org.get("domain")),
                 "dir": "%s/%s" % (base_dir, org.get("domain")),
+                "imported": False,
             }
+    return orgs
+
+
+def _read_partners(network, definitions, orgs, base_dir, partner_dir, errors):
+    """Add the partners' organizations from their imported public definitions.
+
+    Returns their nodes as (organization, kind, raw node) for _read_nodes.
+    """
+    names = network.get("partners") or []
+    by_name = {}
+    for definition in definitions or []:
+        if isinstance(definition, dict) and isinstance(definition.get("name"), str):
+            by_name[definition["name"]] = definition
+    nodes = []
+    for name in names:
+        if name in orgs:
+            errors.append("organization %r is both in fabric_network.organizations (its keys are made by this "
+                          "inventory) and in fabric_network.partners (imported): keep it in one" % name)
+            continue
+        definition = by_name.get(name)
+        if definition is None:
+            errors.append("fabric_network.partners names %r, whose public definition was never imported: put the "
+                          "file %s exported (%s.yml) in %s" % (name, name, name, partner_dir or "the partner folder"))
+            continue
+        where = "%s's public definition" % name
+        problems = _org_errors(definition, where)
+        for key in ("ca_cert", "tls_ca_cert"):
+            if not _is_pem_cert(definition.get(key)):
+                problems.append("%s: %s must be a PEM certificate" % (where, key))
+        for kind in ("orderers", "peers"):
+            if not isinstance(definition.get(kind) or [], list):
+                problems.append("%s: %s must be a list" % (where, kind))
+        errors.extend(problems)
+        if problems:
+            continue
+        orgs[name] = {
+            "name": name,
+            "msp_id": definition["msp_id"],
+            "domain": definition["domain"],
+            "dir": "%s/%s" % (base_dir, definition["domain"]),
+            "imported": True,
+            "ca_cert": definition["ca_cert"],
+            "tls_ca_cert": definition["tls_ca_cert"],
+        }
+        for kind in ("orderer", "peer"):
+            for raw in definition.get(kind + "s") or []:
+                nodes.append((name, kind, dict(raw, org=name) if isinstance(raw, dict) else {"org": name}))
+    return nodes
+
+
+def _unique_orgs(orgs, errors):
     for key in ("msp_id", "domain"):
         seen = {}
         for org in orgs.values():
             if org[key] in seen:
                 errors.append("organizations %s and %s share %s %r" % (seen[org[key]], org["name"], key, org[key]))
             seen[org[key]] = org["name"]
-    return orgs
 
 
-def _read_nodes(network, orgs, addresses, base_dir, errors):
+def _read_nodes(network, orgs, addresses, base_dir, imported, errors):
     nodes = []
     for kind in ("orderer", "peer"):
         for index, raw in enumerate(network.get(kind + "s", [])):
             node, problems = _node(kind, raw, index, orgs, addresses, base_dir)
             errors.extend(problems)
+            if orgs.get(node["org"], {}).get("imported"):
+                errors.append("%s %s belongs to %s, a partner: its nodes come from the definition %s exported, "
+                              "not from this inventory" % (kind, node["fqdn"], node["org"], node["org"]))
             nodes.append(node)
+    counters = {}
+    for org_name, kind, raw in imported:
+        index = counters.setdefault((org_name, kind), 0)
+        counters[(org_name, kind)] += 1
+        node, problems = _node(kind, raw, index, orgs, addresses, base_dir, imported=org_name)
+        errors.extend(problems)
+        nodes.append(node)
     seen = set()
     for node in nodes:
         if node["fqdn"] in seen:
             errors.append("node %s is defined twice" % node["fqdn"])
         seen.add(node["fqdn"])
     return nodes
+
+
+def _one_host_per_org(nodes, orgs, errors):
+    """An organization's CA signs on one host: its nodes in this inventory share that host."""
+    hosts = {}
+    for node in nodes:
+        if node["host"] and not node["imported"] and node["org"] in orgs:
+            hosts.setdefault(node["org"], [])
+            if node["host"] not in hosts[node["org"]]:
+                hosts[node["org"]].append(node["host"])
+    for org, names in sorted(hosts.items()):
+        if len(names) > 1:
+            errors.append("organization %s has nodes on %s: its keys and its CA live on one host, and certificates "
+                          "are not issued across hosts; keep its nodes on one host, or give the other host's nodes "
+                          "an organization of their own" % (org, " and ".join(names)))
+    return dict((org, names[0]) for org, names in hosts.items())
 
 
 def _admin_of(orgs, base_dir, org_name):
@@ -299,6 +405,16 @@ def _local_channels(channels, local_orderers, local_peers, host, orgs, by_fqdn, 
             here["orderer_joins"].append({
                 "fqdn": n["fqdn"], "admin_endpoint": n["admin_endpoint"], "ca_file": n["tls_ca"],
                 "client_cert": org_admin["tls_cert"], "client_key": org_admin["tls_key"]})
+        # Orderers here but the channel made elsewhere: the genesis block is fetched from the channel's
+        # first orderer, as the local orderers' organization's admin (a reader of the channel).
+        here["block_source"] = {}
+        if mine_o and not here["operator"]:
+            org_admin = _admin_of(orgs, base_dir, mine_o[0]["org"])
+            here["block_source"] = {"msp_id": org_admin["msp_id"], "msp_path": org_admin["msp"]}
+        # The application organizations the description wants in the channel (fabric_channel_members).
+        here["members"] = [application_org(orgs[o]["msp_id"], orgs[o]["dir"] + "/msp", _anchors(
+            [p for p in by_fqdn.values() if p["kind"] == "peer" and p["fqdn"] in channel["peers"]], o))
+            for o in channel["organizations"]]
         here["peer_joins"] = [
             {"address": n["endpoint"], "msp_id": n["msp_id"], "msp_path": _admin_of(orgs, base_dir, n["org"])["msp"],
              "tls_root_cert": n["tls_ca"]}
@@ -336,6 +452,48 @@ def _local_chaincodes(chaincodes, channels, peers, local_peers, orgs, by_fqdn, b
     return result
 
 
+def _exports(orgs, nodes, host, holders):
+    """Public definitions of the organizations whose keys are made on this host, less their certificates.
+
+    fabric_host fills in the certificates (fabric_msp returns them) and writes
+    each to the controller: the one file a partner imports.
+    """
+    result = []
+    for name in sorted(org for org, holder in holders.items() if holder == host):
+        org = orgs[name]
+        mine = [n for n in nodes if n["org"] == name]
+        result.append({
+            "name": name, "msp_id": org["msp_id"], "domain": org["domain"],
+            "peers": [{"name": n["name"], "port": n["port"], "address": n["address"], "anchor": n["anchor"]}
+                      for n in mine if n["kind"] == "peer"],
+            "orderers": [{"name": n["name"], "port": n["port"], "address": n["address"]}
+                         for n in mine if n["kind"] == "orderer"],
+        })
+    return result
+
+
+def _public(orgs, nodes, host, holders):
+    """Organizations whose keys are not on this host, and where their public material comes from.
+
+    A partner's comes from its imported definition; one of this inventory's own
+    organizations held on another host comes from that host's export in the same run.
+    """
+    result = []
+    for name in sorted(orgs):
+        org = orgs[name]
+        if holders.get(name) == host or (not org["imported"] and name not in holders):
+            continue
+        item = {"org": name, "msp_id": org["msp_id"], "domain": org["domain"], "dir": org["dir"],
+                "imported": org["imported"], "held_on": holders.get(name, "")}
+        if org["imported"]:
+            item["ca_cert"] = org["ca_cert"]
+            item["tls_ca_cert"] = org["tls_ca_cert"]
+            item["node_tls_certs"] = dict((n["fqdn"], n["tls_cert"]) for n in nodes
+                                          if n["org"] == name and n["kind"] == "orderer")
+        result.append(item)
+    return result
+
+
 def _material(local_nodes):
     """Organizations whose keys are made here, with the identities this host needs."""
     material = {}
@@ -347,13 +505,17 @@ def _material(local_nodes):
     return [material[name] for name in sorted(material)]
 
 
-def plan(network, host, addresses=None, base_dir=BASE_DIR):
+def plan(network, host, addresses=None, base_dir=BASE_DIR, partners=None, partner_dir=""):
     """What the network description means for ``host``.
 
     Returns a dict; ``errors`` lists every rule the description breaks (an empty
     list when it is sound). The rest describes the whole network (``orgs``,
     ``orderers``, ``peers``, ``channels``, ``chaincodes``) and this host's part in
     it (``local_orderers``, ``local_peers``, ``material``, ``extra_hosts``...).
+
+    ``partners``: the public definitions imported from partner organizations
+    (the files fabric_host exports), of which ``fabric_network.partners`` names
+    the ones this network uses; ``partner_dir`` is where they are looked for.
     """
     if not isinstance(network, dict):
         return {"errors": ["fabric_network must be a mapping, got %s" % type(network).__name__]}
@@ -362,12 +524,15 @@ def plan(network, host, addresses=None, base_dir=BASE_DIR):
     if not isinstance(net_name, str) or not ORG_NAME.match(net_name):
         errors.append("fabric_network.name %r must be a lowercase DNS label" % (net_name,))
         net_name = "fabric"
-    for key in ("organizations", "orderers", "peers", "channels", "chaincodes"):
+    for key in ("organizations", "orderers", "peers", "channels", "chaincodes", "partners"):
         if not isinstance(network.get(key, []), list):
             return {"errors": errors + ["fabric_network.%s must be a list" % key]}
 
     orgs = _read_orgs(network, base_dir, errors)
-    nodes = _read_nodes(network, orgs, dict(addresses or {}), base_dir, errors)
+    imported = _read_partners(network, partners, orgs, base_dir, partner_dir, errors)
+    _unique_orgs(orgs, errors)
+    nodes = _read_nodes(network, orgs, dict(addresses or {}), base_dir, imported, errors)
+    holders = _one_host_per_org(nodes, orgs, errors)
     orderers = [n for n in nodes if n["kind"] == "orderer"]
     peers = [n for n in nodes if n["kind"] == "peer"]
     channels = {}
@@ -382,7 +547,7 @@ def plan(network, host, addresses=None, base_dir=BASE_DIR):
         chaincode, problems = _chaincode(raw, index, channels)
         errors.extend(problems)
         chaincodes.append(chaincode)
-    errors.extend(_port_clashes(nodes))
+    errors.extend(_port_clashes([n for n in nodes if not n["imported"]]))
 
     local_orderers = [n for n in orderers if n["host"] == host]
     local_peers = [n for n in peers if n["host"] == host]
@@ -403,6 +568,10 @@ def plan(network, host, addresses=None, base_dir=BASE_DIR):
         "local_channels": _local_channels(channels, local_orderers, local_peers, host, orgs, by_fqdn, base_dir),
         "local_chaincodes": _local_chaincodes(chaincodes, channels, peers, local_peers, orgs, by_fqdn, base_dir),
         "material": _material(local_orderers + local_peers),
+        "exports": _exports(orgs, nodes, host, holders),
+        # Organization -> the inventory host that holds its keys (the one that runs its nodes).
+        "holders": holders,
+        "public": _public(orgs, nodes, host, holders) if local_fqdns else [],
         # Nodes on other hosts, reached through their host's address and published port.
         "extra_hosts": dict((n["fqdn"], n["address"]) for n in nodes if n["fqdn"] not in local_fqdns and n["address"]),
         # Names on the host: one Docker network, one tools container, one Compose stack per kind.
@@ -412,6 +581,79 @@ def plan(network, host, addresses=None, base_dir=BASE_DIR):
                    "chaincode": net_name + "-chaincode"},
         "channel_dir": base_dir + "/channels",
     }
+
+
+def export_definitions(fabric_plan, msp_results):
+    """The public definition of each organization whose keys are made on this host, by name.
+
+    ``msp_results``: fabric_msp's results for the plan's ``material`` (each with
+    ``item.org``), which carry the CA, TLS CA and orderer TLS certificates. An
+    organization whose certificates are not there (check mode on a fresh host) is left out.
+    """
+    by_org = {}
+    for result in msp_results or []:
+        if isinstance(result, dict) and result.get("ca_cert"):
+            by_org[(result.get("item") or {}).get("org")] = result
+    definitions = {}
+    for item in fabric_plan["exports"]:
+        result = by_org.get(item["name"])
+        if result is None:
+            continue
+        identities = result.get("identities") or {}
+        definitions[item["name"]] = dict(
+            item,
+            format=DEFINITION_FORMAT,
+            ca_cert=result["ca_cert"],
+            tls_ca_cert=result["tls_ca_cert"],
+            orderers=[dict(o, tls_cert=(identities.get("orderer/" + o["name"]) or {}).get("tls_cert"))
+                      for o in item["orderers"]],
+        )
+    return definitions
+
+
+def public_material(fabric_plan, exported):
+    """What fabric_msp writes (O(public)) for each organization whose keys are not on this host.
+
+    A partner's material is in its imported definition; an organization of this
+    inventory held on another host is taken from ``exported`` (organization ->
+    definition, what export_definitions gave on the hosts of this run).
+    """
+    items = []
+    for item in fabric_plan.get("public", []):
+        if not item["imported"]:
+            definition = (exported or {}).get(item["org"])
+            if not definition:
+                continue
+            items.append(dict(item, ca_cert=definition["ca_cert"], tls_ca_cert=definition["tls_ca_cert"],
+                              node_tls_certs=dict(("%s.%s" % (o["name"], definition["domain"]), o["tls_cert"])
+                                                  for o in definition["orderers"])))
+        else:
+            items.append(item)
+    return items
+
+
+def move_errors(fabric_plan, leaving):
+    """What is wrong with moving ``leaving`` (organization -> the host its keys leave) all in one run.
+
+    Its nodes stop on the old host while its keys travel, so a channel whose
+    orderers would lose their Raft majority at once cannot be moved that way;
+    and an organization's keys cannot go to a host that runs none of its nodes.
+    """
+    errors = []
+    stopping = set(n["fqdn"] for n in fabric_plan["orderers"] if n["org"] in leaving)
+    for channel in fabric_plan["channels"]:
+        total = len(channel["orderers"])
+        stopped = sorted(fqdn for fqdn in channel["orderers"] if fqdn in stopping)
+        if stopped and total - len(stopped) < total // 2 + 1:
+            errors.append("moving %s stops %d of the %d orderers of channel %s at once (%s), and Raft needs %d "
+                          "running: move them one at a time, one run each, so that the cluster keeps its quorum"
+                          % (", ".join(sorted(set(leaving))), len(stopped), total, channel["name"],
+                             ", ".join(stopped), total // 2 + 1))
+    for org, old in sorted(leaving.items()):
+        if org not in fabric_plan["holders"]:
+            errors.append("%s's keys are on %s, but no node of %s is on any host of this inventory any more: give "
+                          "its nodes their new host in fabric_network" % (org, old, org))
+    return errors
 
 
 def admin(fabric_plan, org_name):
@@ -439,6 +681,29 @@ def _implicit(rule):
     return {"Type": "ImplicitMeta", "Rule": rule}
 
 
+def _anchors(peers, org_name):
+    return [{"Host": p["fqdn"], "Port": p["port"]} for p in peers if p["org"] == org_name and p["anchor"]]
+
+
+def application_org(msp_id, msp_dir, anchor_peers):
+    """An application organization's section of configtx.yaml: its MSP, policies and anchor peers.
+
+    The genesis block (configtx) and a later config update that adds the
+    organization to a running channel (fabric_channel_members) use the same one.
+    """
+    msp = msp_id
+    return {
+        "Name": msp, "ID": msp, "MSPDir": msp_dir,
+        "Policies": {
+            "Readers": _signature("OR('%s.admin', '%s.peer', '%s.client')" % (msp, msp, msp)),
+            "Writers": _signature("OR('%s.admin', '%s.client')" % (msp, msp)),
+            "Admins": _signature("OR('%s.admin')" % msp),
+            "Endorsement": _signature("OR('%s.peer')" % msp),
+        },
+        "AnchorPeers": list(anchor_peers),
+    }
+
+
 def configtx(fabric_plan, channel_name, batch_timeout="2s", max_message_count=10):
     """The configtx.yaml (as data) whose profile ``Channel`` makes the channel's genesis block.
 
@@ -453,24 +718,17 @@ def configtx(fabric_plan, channel_name, batch_timeout="2s", max_message_count=10
     def org_section(name, application):
         org = fabric_plan["orgs"][name]
         msp = org["msp_id"]
-        section = {"Name": msp, "ID": msp, "MSPDir": org["dir"] + "/msp"}
         if application:
-            section["Policies"] = {
-                "Readers": _signature("OR('%s.admin', '%s.peer', '%s.client')" % (msp, msp, msp)),
-                "Writers": _signature("OR('%s.admin', '%s.client')" % (msp, msp)),
-                "Admins": _signature("OR('%s.admin')" % msp),
-                "Endorsement": _signature("OR('%s.peer')" % msp),
-            }
-            section["AnchorPeers"] = [{"Host": p["fqdn"], "Port": p["port"]} for p in peers
-                                      if p["org"] == name and p["anchor"]]
-        else:
-            section["Policies"] = {
+            return application_org(msp, org["dir"] + "/msp", _anchors(peers, name))
+        return {
+            "Name": msp, "ID": msp, "MSPDir": org["dir"] + "/msp",
+            "Policies": {
                 "Readers": _signature("OR('%s.member')" % msp),
                 "Writers": _signature("OR('%s.member')" % msp),
                 "Admins": _signature("OR('%s.admin')" % msp),
-            }
-            section["OrdererEndpoints"] = [o["endpoint"] for o in orderers if o["org"] == name]
-        return section
+            },
+            "OrdererEndpoints": [o["endpoint"] for o in orderers if o["org"] == name],
+        }
 
     common = {
         "Readers": _implicit("ANY Readers"),

@@ -187,6 +187,7 @@ from ansible_collections.keel.infra.plugins.module_utils._fabric_cli import (  #
     expected_parameter,
     installed_ids,
     not_found,
+    orderer_args,
     peer_env,
     policy_args,
 )
@@ -198,7 +199,7 @@ class Lifecycle(object):
         self.p = module.params
         self.tools = ContainerExec(module)
         self.changes = []
-        self.orderer = ['-o', self.p['orderer_address'], '--tls', '--cafile', self.p['orderer_tls_root_cert']]
+        self.orderer = orderer_args(self.p['orderer_address'], self.p['orderer_tls_root_cert'])
 
     def env(self, org, peer=None):
         return peer_env(org['msp_id'], org['msp_path'], peer or org['peers'][0], org['tls_root_cert'])
@@ -309,7 +310,15 @@ class Lifecycle(object):
         args = ['commit'] + self.definition_args(sequence) + self.orderer
         for item in p['commit_peers']:
             args += ['--peerAddresses', item['address'], '--tlsRootCertFiles', item['tls_root_cert']]
-        self.peer(args, first, 'commit %s' % p['name'])
+        rc, out, err = self.tools.run(['peer', 'lifecycle', 'chaincode'] + args, env=first)
+        if rc != 0:
+            # Two organizations' runs that both found every approval commit at once: one of the two
+            # transactions loses (MVCC_READ_CONFLICT). The definition is committed either way.
+            if 'MVCC_READ_CONFLICT' in (out or '') + (err or '') and self.target() == (sequence, True):
+                self.changes[-1] += ' (committed by another run at the same time)'
+                return approvals, True
+            self.module.fail_json(msg='could not commit %s: %s' % (p['name'], cli_error(out, err)), rc=rc,
+                                  stdout=out, stderr=err, changes=self.changes)
         return approvals, True
 
 

@@ -16,6 +16,9 @@ description:
     within O(renew_days), or no longer matches its identity (names, OU, TLS host names, issuing CA). A CA
     certificate is not re-issued while its key exists.
   - Keys are ECDSA P-256 in PKCS#8 PEM files with mode C(0600); certificates are C(0644).
+  - With O(public), writes instead the public material of an organization whose keys are held on another host
+    (a partner's, from its exported definition) - its MSP definition, TLS CA certificate and its orderers' TLS
+    certificates. No key is made or read then, and a folder holding the organization's CA key is refused.
 author: Keel maintainers (@keel-maintainers)
 requirements:
   - cryptography (Debian package C(python3-cryptography)) on the managed host
@@ -79,6 +82,23 @@ options:
   locality:
     description: Locality (L) in CA subjects, optional.
     type: str
+  public:
+    description:
+      - Public material of an organization whose keys are held elsewhere; O(identities) must then be empty.
+    type: dict
+    suboptions:
+      ca_cert:
+        description: The organization's CA certificate (PEM).
+        type: str
+        required: true
+      tls_ca_cert:
+        description: The organization's TLS CA certificate (PEM).
+        type: str
+        required: true
+      node_tls_certs:
+        description: TLS certificate (PEM) of each of its orderers, by full node name; they name Raft consenters.
+        type: dict
+        default: {}
 """
 
 EXAMPLES = r"""
@@ -93,6 +113,15 @@ EXAMPLES = r"""
         hosts: [localhost, 127.0.0.1]
       - name: admin
         kind: admin
+
+- name: MRO Lab's public material, from the definition MRO Lab exported
+  keel.infra.fabric_msp:
+    path: /var/lib/keel/fabric/mrolab.example.com
+    domain: mrolab.example.com
+    msp_id: MROLabMSP
+    public:
+      ca_cert: "{{ mrolab.ca_cert }}"
+      tls_ca_cert: "{{ mrolab.tls_ca_cert }}"
 """
 
 RETURN = r"""
@@ -107,14 +136,23 @@ msp_dir:
   type: str
   sample: /var/lib/keel/fabric/manufacturer.example.com/msp
 identities:
-  description: Per C(kind/name), the identity's folder, certificate subject and TLS host names.
-  returned: always
+  description: Per C(kind/name), the identity's folder, certificate subject, TLS host names and TLS certificate.
+  returned: unless O(public) is given
   type: dict
   sample:
     peer/peer0:
       dir: /var/lib/keel/fabric/manufacturer.example.com/peers/peer0.manufacturer.example.com
       subject: peer0.manufacturer.example.com
       tls_hosts: [peer0.manufacturer.example.com, localhost]
+      tls_cert: "-----BEGIN CERTIFICATE-----..."
+ca_cert:
+  description: The organization's CA certificate (PEM), part of its public definition.
+  returned: unless O(public) is given
+  type: str
+tls_ca_cert:
+  description: The organization's TLS CA certificate (PEM), part of its public definition.
+  returned: unless O(public) is given
+  type: str
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -122,6 +160,7 @@ from ansible_collections.keel.infra.plugins.module_utils._fabric_msp import (
     HAS_CRYPTOGRAPHY,
     MspError,
     ensure_org,
+    ensure_public,
 )
 
 
@@ -146,12 +185,22 @@ def main():
             renew_days=dict(type="int", default=30),
             country=dict(type="str"),
             locality=dict(type="str"),
+            public=dict(
+                type="dict",
+                options=dict(
+                    ca_cert=dict(type="str", required=True),
+                    tls_ca_cert=dict(type="str", required=True),
+                    node_tls_certs=dict(type="dict", default={}),
+                ),
+            ),
         ),
         supports_check_mode=True,
     )
     if not HAS_CRYPTOGRAPHY:
         module.fail_json(msg=missing_required_lib("cryptography"))
     params = module.params
+    if params["public"]:
+        _public(module, params)
     for key in ("ca_validity_days", "cert_validity_days"):
         if params[key] <= 0:
             module.fail_json(msg="%s must be a positive number of days" % key)
@@ -177,7 +226,22 @@ def main():
         changed_files=changed,
         msp_dir=summary["msp_dir"],
         identities=summary["identities"],
+        ca_cert=summary["ca_cert"],
+        tls_ca_cert=summary["tls_ca_cert"],
     )
+
+
+def _public(module, params):
+    if params["identities"]:
+        module.fail_json(msg="fabric_msp: identities are made on the organization's own host; give either "
+                             "identities or public, not both")
+    public = params["public"]
+    try:
+        changed = ensure_public(params["path"], params["domain"], params["msp_id"], public["ca_cert"],
+                                public["tls_ca_cert"], public["node_tls_certs"], check_mode=module.check_mode)
+    except MspError as exc:
+        module.fail_json(msg="fabric_msp: %s" % exc)
+    module.exit_json(changed=bool(changed), changed_files=changed, msp_dir=params["path"] + "/msp")
 
 
 if __name__ == "__main__":

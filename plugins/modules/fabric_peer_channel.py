@@ -11,6 +11,7 @@ description:
   - Asks each peer with C(peer channel list), acting as its organization's admin, whether it has joined
     O(channel). A peer that has not joined gets the channel's first block from an orderer (C(peer channel
     fetch 0)) and joins with it. Peers that are members are left alone.
+  - A peer joined by this task is waited for until it has caught up with the channel's height at the orderer.
   - Returns every peer's ledger height (C(peer channel getinfo)).
 author: Keel maintainers (@keel-maintainers)
 extends_documentation_fragment:
@@ -65,6 +66,13 @@ options:
     description: How often to try fetching the first block while the orderer is still starting the channel.
     type: int
     default: 15
+  catch_up_timeout:
+    description:
+      - Seconds a peer joined by this task gets to reach the channel's height at the orderer (it fetches and
+        validates every block from the first), so that what follows (chaincode approval, queries) sees the
+        channel's current state.
+    type: int
+    default: 300
 '''
 
 EXAMPLES = r'''
@@ -89,6 +97,7 @@ peers:
   sample: {"peer0.manufacturer.example.com:9051": {joined_now: false, height: 5}}
 '''
 
+import re  # noqa: E402
 import time  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
@@ -119,6 +128,7 @@ def main():
             orderer_tls_root_cert=dict(type='path', required=True),
             block_dir=dict(type='path', default='/tmp'),  # noqa: S108 - inside the tools container
             retries=dict(type='int', default=15),
+            catch_up_timeout=dict(type='int', default=300),
             **container_exec_argument_spec()
         ),
         supports_check_mode=True,
@@ -151,17 +161,50 @@ def main():
             _fetch_first_block(module, tools, env, channel, block, p)
             fetched = True
         peer(['channel', 'join', '-b', block], env, 'join %s to channel %s' % (item['address'], channel))
+    target = None
     for item in p['peers']:
         if result[item['address']]['joined_now'] and module.check_mode:
             continue
         env = peer_env(item['msp_id'], item['msp_path'], item['address'], item['tls_root_cert'])
-        out = peer(['channel', 'getinfo', '-c', channel], env, 'read the height of %s on %s'
-                   % (channel, item['address']))
+        height = _height_reader(module, peer, env, channel, item['address'], result)
+
+        result[item['address']]['height'] = height()
+        if not result[item['address']]['joined_now']:
+            continue
+        if target is None:
+            target = _channel_height(module, tools, env, channel, block, p)
+        deadline = time.time() + p['catch_up_timeout']
+        while result[item['address']]['height'] < target:
+            if time.time() > deadline:
+                module.fail_json(msg='%s joined %s but reached only height %d of %d in %d s'
+                                 % (item['address'], channel, result[item['address']]['height'], target,
+                                    p['catch_up_timeout']), peers=result)
+            time.sleep(1)
+            result[item['address']]['height'] = height()
+    module.exit_json(changed=any(v['joined_now'] for v in result.values()), peers=result)
+
+
+def _height_reader(module, peer, env, channel, address, result):
+    """A function that asks one peer for its height on the channel."""
+    def height():
+        out = peer(['channel', 'getinfo', '-c', channel], env, 'read the height of %s on %s' % (channel, address))
         try:
-            result[item['address']]['height'] = parse_getinfo(out)['height']
+            return parse_getinfo(out)['height']
         except FabricCliError as exc:
             module.fail_json(msg=str(exc), peers=result)
-    module.exit_json(changed=any(v['joined_now'] for v in result.values()), peers=result)
+    return height
+
+
+def _channel_height(module, tools, env, channel, block, p):
+    """The channel's height at the orderer: its newest block's number plus one."""
+    args = ['peer', 'channel', 'fetch', 'newest', block + '.newest', '-c', channel, '-o', p['orderer_address'],
+            '--tls', '--cafile', p['orderer_tls_root_cert']]
+    rc, out, err = tools.run(args, env=env)
+    match = re.search(r'Received block:\s*(\d+)', (out or '') + (err or ''))
+    if rc != 0 or not match:
+        module.fail_json(msg='could not read the height of %s at %s: %s'
+                         % (channel, p['orderer_address'], cli_error(out, err)), rc=rc)
+    return int(match.group(1)) + 1
 
 
 def _fetch_first_block(module, tools, env, channel, block, p):

@@ -5,11 +5,12 @@ import os
 import re
 import shlex
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
+import testinfra
 import yaml
+from keel_verify import wait_for
 
 HOST = "keel-fabric1"
 CHANNEL = "thermotrace"
@@ -98,17 +99,6 @@ def query(host, org, function, *args):
 def succeeded(run):
     """The command's result when it succeeded, else None (for wait_for)."""
     return run if run.rc == 0 else None
-
-
-def wait_for(check, seconds, what):
-    deadline = time.monotonic() + seconds
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up after {seconds}s waiting for {what}")
-        time.sleep(1)
 
 
 def test_channel_on_every_orderer_with_one_raft_leader(host):
@@ -206,3 +196,82 @@ def test_bad_network_description_stops_before_any_change(run_playbook, case):
     assert run.rc != 0
     assert run.recap(HOST)["changed"] == 0
     assert message in run.output, run.output[-3000:]
+
+
+# The seed's phase 1 -> 2: MRO Lab's peer leaves the shared server for MRO Lab's own server (keel-fabric2).
+# Runs last: from here on the network has two servers.
+
+NEW_HOST = "keel-fabric2"
+MRO_PEER = "peer0.mrolab.thermotrace.example"
+MRO_DIR = f"{BASE}/mrolab.thermotrace.example"
+
+
+def _address(name):
+    out = testinfra.get_host("local://").run(
+        "docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' %s" % name)
+    assert out.rc == 0 and out.stdout.strip(), out.stderr
+    return out.stdout.strip()
+
+
+def _move(run_playbook, *args):
+    """playbooks/fabric_move.yml with MRO Lab's peer given the new server, as its operator would edit the inventory."""
+    network = _network()
+    for node in network["orderers"] + network["peers"]:
+        node["host"] = NEW_HOST if node["org"] == "mrolab" else HOST
+    variables = {"fabric_network": network, "thermotrace_channel": CHANNEL,
+                 "fabric_host_addresses": {HOST: _address(HOST), NEW_HOST: _address(NEW_HOST)}}
+    folder = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
+    (folder / "moved.json").write_text(json.dumps(variables))
+    (folder / "two-servers.yml").write_text(yaml.safe_dump({"all": {"children": {"fabric": {"hosts": {
+        HOST: None, NEW_HOST: None}}}}}))
+    return run_playbook(
+        PROJECT / "playbooks/fabric_move.yml", "-e", f"@{PROJECT}/.testbed/supply.yml",
+        "-e", f"@{PROJECT}/molecule/fabric_scenario1/vars/test.yml", "-e", f"@{folder / 'moved.json'}", *args,
+        inventory=[os.environ["MOLECULE_INVENTORY_FILE"], folder / "two-servers.yml"], timeout=1200)
+
+
+def test_mro_labs_peer_moves_to_its_own_server_with_its_identity_and_ledger(host, run_playbook):
+    new = testinfra.get_host(f"docker://{NEW_HOST}")
+    certificate = host.file(f"{MRO_DIR}/peers/{MRO_PEER}/msp/signcerts/cert.pem").content_string
+    tls = host.file(f"{MRO_DIR}/peers/{MRO_PEER}/tls/server.crt").content_string
+    before = height(host, "mrolab")
+    run = _move(run_playbook)
+    assert run.rc == 0, run.failure()
+    # The old server no longer runs it, keeps no ledger of it and holds none of MRO Lab's keys.
+    assert MRO_PEER not in host.run("docker ps -a --format '{{.Names}}'").stdout.split()
+    assert "thermotrace-peers_" + MRO_PEER not in host.run("docker volume ls -q").stdout.split()
+    assert host.run(f"find {MRO_DIR} -name priv_sk -o -name '*.key'").stdout.split() == []
+    # The new server runs it under the same certificates and serves the same ledger (re-synced from the channel).
+    assert new.file(f"{MRO_DIR}/peers/{MRO_PEER}/msp/signcerts/cert.pem").content_string == certificate
+    assert new.file(f"{MRO_DIR}/peers/{MRO_PEER}/tls/server.crt").content_string == tls
+    assert MRO_PEER in new.run("docker ps --format '{{.Names}}'").stdout.split()
+    wait_for(lambda: height(new, "mrolab") >= before, 120, "the moved peer's ledger")
+    # Invoke (endorsed by both peers, one on each server) and query still work.
+    out = wait_for(lambda: succeeded(invoke(host, "recordReading", "SHP-4", "sensor-d", "7.5", "C",
+                                            "2026-11-22T14:00:00Z")), 90, "a commit with the moved peer")
+    assert out.rc == 0, out.stderr
+    target = height(host, "manufacturer")
+    wait_for(lambda: height(new, "mrolab") >= target, 60, "the block on the moved peer")
+    history = json.loads(query(new, "mrolab", "getShipmentHistory", "SHP-4").stdout)
+    assert [r["value"] for r in history] == [7.5]
+
+
+def test_a_second_move_run_changes_nothing(run_playbook):
+    run = _move(run_playbook)
+    assert run.rc == 0, run.failure()
+    assert run.changed(HOST) == 0 and run.changed(NEW_HOST) == 0, run.output[-5000:]
+
+
+def test_a_move_that_would_stop_every_orderer_at_once_is_refused(host, run_playbook):
+    network = _network()
+    for node in network["orderers"] + network["peers"]:
+        node["host"] = NEW_HOST if node["org"] in ("mrolab", "orderers") else HOST
+    before = host.run("docker ps -q | wc -l").stdout
+    folder = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
+    (folder / "orderers-moved.json").write_text(json.dumps({"fabric_network": network}))
+    run = _move(run_playbook, "-e", f"@{folder / 'orderers-moved.json'}")
+    assert run.rc != 0
+    assert run.changed(HOST) == 0 and run.changed(NEW_HOST) == 0
+    assert "moving orderers stops 3 of the 3 orderers of channel thermotrace at once" in run.output, (
+        run.output[-3000:])
+    assert host.run("docker ps -q | wc -l").stdout == before

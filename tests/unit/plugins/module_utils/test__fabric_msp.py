@@ -4,7 +4,7 @@ import os
 import stat
 
 import pytest
-from ansible_collections.keel.infra.plugins.module_utils._fabric_msp import MspError, ensure_org
+from ansible_collections.keel.infra.plugins.module_utils._fabric_msp import MspError, ensure_org, ensure_public
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -162,3 +162,44 @@ def test_bad_input_is_refused_before_anything_is_written(tmp_path, domain, msp_i
     with pytest.raises(MspError, match=message):
         ensure_org(base, domain, msp_id, identities)
     assert not os.path.exists(base)
+
+
+# A partner's public material, written from its exported definition on another host.
+
+def _orderers(tmp_path):
+    base = str(tmp_path / "orderers-home")
+    _changed, summary = ensure_org(base, "orderer.example.com", "OrdererMSP", [{"name": "orderer1", "kind": "orderer"}])
+    return summary
+
+
+def test_public_material_of_a_partner_holds_no_key_and_names_its_consenters(tmp_path):
+    home = _orderers(tmp_path)
+    node = "orderer1.orderer.example.com"
+    tls = home["identities"]["orderer/orderer1"]["tls_cert"]
+    base = str(tmp_path / "imported")
+    changed = ensure_public(base, "orderer.example.com", "OrdererMSP", home["ca_cert"], home["tls_ca_cert"],
+                            {node: tls})
+    files = sorted(os.path.relpath(path, base) for path in changed)
+    assert files == ["msp/cacerts/ca.crt", "msp/config.yaml", "msp/tlscacerts/tlsca.crt",
+                     "orderers/%s/tls/server.crt" % node, "tlsca/tlsca.crt"]
+    keys = [name for _root, _dirs, names in os.walk(base) for name in names if name.endswith((".key", "_sk"))]
+    assert keys == []
+    assert cert(os.path.join(base, "msp/cacerts/ca.crt")).subject.rfc4514_string().startswith("CN=ca.orderer")
+    assert ensure_public(base, "orderer.example.com", "OrdererMSP", home["ca_cert"], home["tls_ca_cert"],
+                         {node: tls}) == []
+
+
+def test_public_material_is_refused_when_wrong_or_when_the_keys_are_here(tmp_path):
+    home = _orderers(tmp_path)
+    other = ensure_org(str(tmp_path / "other"), "other.example.com", "OtherMSP",
+                       [{"name": "orderer1", "kind": "orderer"}])[1]
+    base = str(tmp_path / "imported")
+    with pytest.raises(MspError, match="ca_cert is not a PEM certificate"):
+        ensure_public(base, "orderer.example.com", "OrdererMSP", "not a cert", home["tls_ca_cert"])
+    with pytest.raises(MspError, match="was not issued by the organization's TLS CA"):
+        ensure_public(base, "orderer.example.com", "OrdererMSP", home["ca_cert"], home["tls_ca_cert"],
+                      {"orderer1.orderer.example.com": other["identities"]["orderer/orderer1"]["tls_cert"]})
+    assert not os.path.exists(base)
+    with pytest.raises(MspError, match="holds this organization's CA key"):
+        ensure_public(str(tmp_path / "orderers-home"), "orderer.example.com", "OrdererMSP", home["ca_cert"],
+                      home["tls_ca_cert"])

@@ -11,11 +11,12 @@ NETWORK = {
         {"name": "orderers", "msp_id": "OrdererMSP", "domain": "orderer.example.com"},
         {"name": "manufacturer", "msp_id": "ManufacturerMSP", "domain": "manufacturer.example.com"},
         {"name": "mrolab", "msp_id": "MROLabMSP", "domain": "mrolab.example.com"},
+        {"name": "neutral", "msp_id": "NeutralMSP", "domain": "neutral.example.com"},
     ],
     "orderers": [
         {"name": "orderer1", "org": "orderers", "host": "h1", "port": 8050},
         {"name": "orderer2", "org": "orderers", "host": "h1", "port": 9050},
-        {"name": "orderer3", "org": "orderers", "host": "h3", "port": 10050},
+        {"name": "orderer3", "org": "neutral", "host": "h3", "port": 10050},
     ],
     "peers": [
         {"name": "peer0", "org": "manufacturer", "host": "h1", "port": 9051},
@@ -47,7 +48,7 @@ def test_what_runs_on_each_host():
     assert [m["org"] for m in h1["material"]] == ["manufacturer", "orderers"]
     assert [m["org"] for m in h2["material"]] == ["mrolab"]
     # Only public endpoints of other hosts' nodes are needed here.
-    assert h2["extra_hosts"]["orderer3.orderer.example.com"] == "h3"
+    assert h2["extra_hosts"]["orderer3.neutral.example.com"] == "h3"
     assert "peer0.mrolab.example.com" not in h2["extra_hosts"]
 
 
@@ -106,12 +107,13 @@ def test_configtx_profile():
     consenters = profile["Orderer"]["EtcdRaft"]["Consenters"]
     assert [(c["Host"], c["Port"]) for c in consenters] == [
         ("orderer1.orderer.example.com", 8050), ("orderer2.orderer.example.com", 9050),
-        ("orderer3.orderer.example.com", 10050)]
+        ("orderer3.neutral.example.com", 10050)]
     assert consenters[2]["ServerTLSCert"] == (
-        "/var/lib/keel/fabric/orderer.example.com/orderers/orderer3.orderer.example.com/tls/server.crt")
+        "/var/lib/keel/fabric/neutral.example.com/orderers/orderer3.neutral.example.com/tls/server.crt")
     assert profile["Orderer"]["BatchTimeout"] == "1s"
     assert profile["Orderer"]["Organizations"][0]["OrdererEndpoints"] == [
-        "orderer1.orderer.example.com:8050", "orderer2.orderer.example.com:9050", "orderer3.orderer.example.com:10050"]
+        "orderer1.orderer.example.com:8050", "orderer2.orderer.example.com:9050"]
+    assert profile["Orderer"]["Organizations"][1]["OrdererEndpoints"] == ["orderer3.neutral.example.com:10050"]
     apps = profile["Application"]["Organizations"]
     assert [a["ID"] for a in apps] == ["ManufacturerMSP", "MROLabMSP"]
     assert apps[1]["AnchorPeers"] == [{"Host": "peer0.mrolab.example.com", "Port": 7051}]
@@ -125,7 +127,7 @@ def test_compose_stacks():
     assert service["ports"] == ["8050:8050", "127.0.0.1:8053:8053", "127.0.0.1:18050:18050"]
     assert service["environment"]["ORDERER_GENERAL_BOOTSTRAPMETHOD"] == "none"
     assert service["environment"]["ORDERER_ADMIN_TLS_CLIENTAUTHREQUIRED"] == "true"
-    assert service["extra_hosts"] == ["orderer3.orderer.example.com:h3", "peer0.mrolab.example.com:h2"]
+    assert service["extra_hosts"] == ["orderer3.neutral.example.com:h3", "peer0.mrolab.example.com:h2"]
     assert orderers["networks"]["fabric"] == {"name": "thermotrace", "external": True}
     peers = fn.peer_stack(plan, "hyperledger/fabric-peer:2.5")
     assert set(peers["services"]) == {"peer0.manufacturer.example.com", "couchdb.peer0.manufacturer.example.com"}
@@ -149,3 +151,98 @@ def test_connection_profile_lists_own_peers_and_admin():
     assert org["adminPrivateKey"]["path"].endswith("/admins/admin.manufacturer.example.com/msp/keystore/priv_sk")
     assert profile["channels"] == {"thermotrace": {"peers": {"peer0.manufacturer.example.com": {}}}}
     assert profile["client"]["adminCredential"] == {"id": "admin", "password": "s3cret-from-vault"}
+
+
+# Partners: organizations whose keys another inventory holds, known here by the public definition they exported.
+
+CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+MANUFACTURER_ONLY = {
+    "name": "thermotrace",
+    "organizations": [{"name": "manufacturer", "msp_id": "ManufacturerMSP", "domain": "manufacturer.example.com"}],
+    "partners": ["orderers", "mrolab"],
+    "peers": [{"name": "peer0", "org": "manufacturer", "host": "m1", "port": 9051}],
+    "channels": [{"name": "thermotrace", "organizations": ["manufacturer", "mrolab"]}],
+    "chaincodes": [{"name": "thermotrace", "channel": "thermotrace", "version": "1.0", "image": "cc:1"}],
+}
+PARTNERS = [
+    {"name": "orderers", "msp_id": "OrdererMSP", "domain": "orderer.example.com", "ca_cert": CERT,
+     "tls_ca_cert": CERT, "peers": [],
+     "orderers": [{"name": "orderer%d" % i, "port": port, "address": "203.0.113.9", "tls_cert": CERT}
+                  for i, port in ((1, 8050), (2, 9050), (3, 10050))]},
+    {"name": "mrolab", "msp_id": "MROLabMSP", "domain": "mrolab.example.com", "ca_cert": CERT, "tls_ca_cert": CERT,
+     "peers": [{"name": "peer0", "port": 7051, "address": "198.51.100.7", "anchor": True}], "orderers": []},
+]
+
+
+def test_partners_nodes_come_from_their_definitions_and_are_reached_at_their_address():
+    plan = fn.plan(MANUFACTURER_ONLY, "m1", partners=PARTNERS)
+    assert plan["errors"] == []
+    assert plan["extra_hosts"]["peer0.mrolab.example.com"] == "198.51.100.7"
+    assert plan["extra_hosts"]["orderer1.orderer.example.com"] == "203.0.113.9"
+    channel = plan["local_channels"][0]
+    assert channel["operator"] is False and channel["orderer_joins"] == []
+    assert channel["orderer_address"] == "orderer1.orderer.example.com:8050"
+    assert channel["orderer_tls_root_cert"] == "/var/lib/keel/fabric/orderer.example.com/tlsca/tlsca.crt"
+    cc = plan["local_chaincodes"][0]
+    assert [o["msp_id"] for o in cc["organizations"]] == ["ManufacturerMSP"]
+    assert cc["channel_msp_ids"] == ["ManufacturerMSP", "MROLabMSP"]
+    assert [p["address"] for p in cc["commit_peers"]] == ["peer0.manufacturer.example.com:9051",
+                                                          "peer0.mrolab.example.com:7051"]
+    # Keys are made for its own organization only; the partners' public material is written here.
+    assert [m["org"] for m in plan["material"]] == ["manufacturer"]
+    public = dict((item["org"], item) for item in plan["public"])
+    assert sorted(public) == ["mrolab", "orderers"]
+    assert sorted(public["orderers"]["node_tls_certs"]) == ["orderer%d.orderer.example.com" % i for i in (1, 2, 3)]
+    assert fn.public_material(plan, {}) == plan["public"]
+
+
+def test_a_partner_whose_file_was_never_imported_is_an_error():
+    errors = fn.plan(MANUFACTURER_ONLY, "m1", partners=PARTNERS[:1], partner_dir="/srv/partners")["errors"]
+    assert errors[0] == ("fabric_network.partners names 'mrolab', whose public definition was never imported: "
+                         "put the file mrolab exported (mrolab.yml) in /srv/partners")
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda d: d.update(msp_id="MRO Lab"), "mrolab's public definition.msp_id 'MRO Lab' is not an MSP ID"),
+    (lambda d: d.update(ca_cert="-----BEGIN PRIVATE KEY-----"), "ca_cert must be a PEM certificate"),
+    (lambda d: d["peers"][0].pop("address"), "(peer0) needs `address`"),
+])
+def test_a_broken_partner_definition_is_named(change, message):
+    partners = copy.deepcopy(PARTNERS)
+    change(partners[1])
+    errors = fn.plan(MANUFACTURER_ONLY, "m1", partners=partners)["errors"]
+    assert any(message in error for error in errors), errors
+
+
+def test_a_partner_cannot_also_be_described_here():
+    network = copy.deepcopy(MANUFACTURER_ONLY)
+    network["peers"].append({"name": "peer1", "org": "mrolab", "host": "m1", "port": 7051})
+    errors = fn.plan(network, "m1", partners=PARTNERS)["errors"]
+    assert any("belongs to mrolab, a partner" in error for error in errors), errors
+
+
+def test_an_organization_is_held_on_one_host():
+    network = copy.deepcopy(NETWORK)
+    network["orderers"][2]["org"] = "orderers"
+    errors = fn.plan(network, "h1")["errors"]
+    assert errors == ["organization orderers has nodes on h1 and h3: its keys and its CA live on one host, and "
+                      "certificates are not issued across hosts; keep its nodes on one host, or give the other "
+                      "host's nodes an organization of their own"]
+
+
+def test_exports_carry_the_certificates_fabric_msp_returned():
+    plan = fn.plan(NETWORK, "h1", addresses={"h1": "192.0.2.1"})
+    results = [{"item": {"org": "orderers"}, "ca_cert": "CA", "tls_ca_cert": "TLSCA",
+                "identities": {"orderer/orderer1": {"tls_cert": "T1"}, "orderer/orderer2": {"tls_cert": "T2"}}},
+               {"item": {"org": "manufacturer"}}]
+    definitions = fn.export_definitions(plan, results)
+    assert sorted(definitions) == ["orderers"]
+    orderers = definitions["orderers"]
+    assert orderers["format"] == fn.DEFINITION_FORMAT and orderers["msp_id"] == "OrdererMSP"
+    assert orderers["orderers"] == [{"name": "orderer1", "port": 8050, "address": "192.0.2.1", "tls_cert": "T1"},
+                                    {"name": "orderer2", "port": 9050, "address": "192.0.2.1", "tls_cert": "T2"}]
+    # h3's host reads h1's organizations from h1's export, in the same run.
+    h3 = fn.plan(NETWORK, "h3")
+    items = fn.public_material(h3, definitions)
+    assert [(i["org"], i["held_on"]) for i in items] == [("orderers", "h1")]
+    assert items[0]["node_tls_certs"] == {"orderer1.orderer.example.com": "T1", "orderer2.orderer.example.com": "T2"}

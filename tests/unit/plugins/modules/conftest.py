@@ -79,3 +79,27 @@ class FakeKafka:
 def fake_kafka():
     """fake_kafka(describe="", fail=None) -> FakeKafka, a runner for run_module."""
     return FakeKafka
+
+
+class FakeCli:
+    """A command runner that answers by the first listed word found in the command line, and records every command."""
+
+    def __init__(self, answers):
+        self.answers = answers
+        self.calls = []
+
+    def __call__(self, argv, environ_update=None, **_kw):
+        self.calls.append(argv)
+        for word, answer in self.answers:
+            if word in argv:
+                return answer
+        return 0, "", ""
+
+    def ran(self, word):
+        return [c for c in self.calls if word in c]
+
+
+@pytest.fixture
+def fake_cli():
+    """FakeCli, for a test to build with its answers: fake_cli([("list", (0, out, err)), ...])."""
+    return FakeCli

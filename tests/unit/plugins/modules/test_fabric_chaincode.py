@@ -130,3 +130,19 @@ def test_check_mode_changes_nothing(run_module, tmp_path):
     assert out.result["changed"] is True
     assert set(channel.verbs()) <= {"queryinstalled", "querycommitted", "queryapproved"}
     assert not (tmp_path / "thermotrace_1.0.tar.gz").exists()
+
+
+class RacedChannel(Channel):
+    """Another organization's run commits the same definition a moment earlier: ours loses the race."""
+
+    def commit(self, argv, msp):
+        super().commit(argv, msp)
+        return 1, "", "Error: transaction invalidated with status (MVCC_READ_CONFLICT)"
+
+
+def test_a_commit_lost_to_another_runs_commit_of_the_same_definition_is_a_success(run_module, tmp_path):
+    channel = RacedChannel()
+    out = run_module(fabric_chaincode.main, args(tmp_path, [org("AMSP", "a:7051"), org("BMSP", "b:9051")]), channel)
+    assert not out.failed, out.result
+    assert out.result["committed"] is True
+    assert out.result["changes"][-1] == "commit thermotrace 1.0 sequence 1 (committed by another run at the same time)"

@@ -14,34 +14,16 @@ ORDERER_ARGS = {
 }
 
 
-class Fake:
-    """Answers by the first listed word found in the command line; records every command."""
-
-    def __init__(self, answers):
-        self.answers = answers
-        self.calls = []
-
-    def __call__(self, argv, environ_update=None, **_kw):
-        self.calls.append(argv)
-        for word, answer in self.answers:
-            if word in argv:
-                return answer
-        return 0, "", ""
-
-    def ran(self, word):
-        return [c for c in self.calls if word in c]
-
-
-def test_orderer_already_a_member_is_left_alone(run_module):
-    fake = Fake([("list", (0, MEMBER, ""))])
+def test_orderer_already_a_member_is_left_alone(run_module, fake_cli):
+    fake = fake_cli([("list", (0, MEMBER, ""))])
     out = run_module(fabric_orderer_channel.main, ORDERER_ARGS, fake)
     assert out.result["changed"] is False and out.result["channel"]["height"] == 4
     assert fake.ran("join") == []
     assert fake.calls[0][:3] == ["/usr/bin/docker", "exec", "thermotrace-tools"]
 
 
-def test_orderer_joins_with_the_config_block(run_module):
-    fake = Fake([("list", (0, NOT_MEMBER, "")), ("join", (0, JOINED, ""))])
+def test_orderer_joins_with_the_config_block(run_module, fake_cli):
+    fake = fake_cli([("list", (0, NOT_MEMBER, "")), ("join", (0, JOINED, ""))])
     out = run_module(fabric_orderer_channel.main, ORDERER_ARGS, fake)
     assert out.result["changed"] is True and out.result["channel"]["status"] == "onboarding"
     join = fake.ran("join")[0]
@@ -49,24 +31,25 @@ def test_orderer_joins_with_the_config_block(run_module):
     assert join[join.index("--client-key") + 1] == "/c.key"
 
 
-def test_orderer_check_mode_joins_nothing(run_module):
-    fake = Fake([("list", (0, NOT_MEMBER, ""))])
+def test_orderer_check_mode_joins_nothing(run_module, fake_cli):
+    fake = fake_cli([("list", (0, NOT_MEMBER, ""))])
     out = run_module(fabric_orderer_channel.main, ORDERER_ARGS, fake, check_mode=True)
     assert out.result["changed"] is True
     assert fake.ran("join") == []
 
 
-def test_orderer_refusal_and_unreachable_admin_endpoint_are_errors(run_module):
-    fake = Fake([("list", (0, NOT_MEMBER, "")), ("join", (0, 'Status: 405\n{"error": "system channel exists"}', ""))])
+def test_orderer_refusal_and_unreachable_admin_endpoint_are_errors(run_module, fake_cli):
+    refused = (0, 'Status: 405\n{"error": "system channel exists"}', "")
+    fake = fake_cli([("list", (0, NOT_MEMBER, "")), ("join", refused)])
     out = run_module(fabric_orderer_channel.main, ORDERER_ARGS, fake)
     assert out.failed and "refused to join channel thermotrace (405): system channel exists" in out.result["msg"]
-    fake = Fake([("list", (1, "", "Error: Post \"https://orderer1:8053\": dial tcp: connection refused\n"))])
+    fake = fake_cli([("list", (1, "", "Error: Post \"https://orderer1:8053\": dial tcp: connection refused\n"))])
     out = run_module(fabric_orderer_channel.main, ORDERER_ARGS, fake)
     assert out.failed and "connection refused" in out.result["msg"]
 
 
-def test_orderer_absent_removes(run_module):
-    fake = Fake([("list", (0, MEMBER, "")), ("remove", (0, "Status: 204\n", ""))])
+def test_orderer_absent_removes(run_module, fake_cli):
+    fake = fake_cli([("list", (0, MEMBER, "")), ("remove", (0, "Status: 204\n", ""))])
     out = run_module(fabric_orderer_channel.main, dict(ORDERER_ARGS, state="absent"), fake)
     assert out.result["changed"] is True and fake.ran("remove")
 
@@ -80,8 +63,8 @@ NONE_LISTED = "Channels peers has joined: \n"
 INFO = 'Blockchain info: {"height":3,"currentBlockHash":"YQ==","previousBlockHash":"Yg=="}\n'
 
 
-def test_peer_already_joined_reports_its_height(run_module):
-    fake = Fake([("list", (0, LISTED, "")), ("getinfo", (0, INFO, ""))])
+def test_peer_already_joined_reports_its_height(run_module, fake_cli):
+    fake = fake_cli([("list", (0, LISTED, "")), ("getinfo", (0, INFO, ""))])
     out = run_module(fabric_peer_channel.main, PEER_ARGS, fake)
     assert out.result["changed"] is False
     assert out.result["peers"][PEER["address"]] == {"joined_now": False, "height": 3}
@@ -89,8 +72,11 @@ def test_peer_already_joined_reports_its_height(run_module):
     assert "CORE_PEER_MSPCONFIGPATH=/admin/msp" in fake.calls[0]
 
 
-def test_peer_fetches_block_zero_and_joins(run_module):
-    fake = Fake([("list", (0, NONE_LISTED, "")), ("getinfo", (0, INFO, ""))])
+NEWEST = "2026-11-22 10:00:00.000 UTC 0001 INFO [cli.common] readBlock -> Received block: 2\n"
+
+
+def test_peer_fetches_block_zero_and_joins(run_module, fake_cli):
+    fake = fake_cli([("newest", (0, "", NEWEST)), ("list", (0, NONE_LISTED, "")), ("getinfo", (0, INFO, ""))])
     out = run_module(fabric_peer_channel.main, PEER_ARGS, fake)
     assert out.result["changed"] is True
     fetch = fake.ran("fetch")[0]
@@ -100,12 +86,20 @@ def test_peer_fetches_block_zero_and_joins(run_module):
     assert fake.ran("join")[0][-2:] == ["-b", block]
 
 
-def test_peer_check_mode_joins_nothing_and_fetch_failure_is_an_error(run_module):
-    fake = Fake([("list", (0, NONE_LISTED, ""))])
+def test_peer_check_mode_joins_nothing_and_fetch_failure_is_an_error(run_module, fake_cli):
+    fake = fake_cli([("list", (0, NONE_LISTED, ""))])
     out = run_module(fabric_peer_channel.main, PEER_ARGS, fake, check_mode=True)
     assert out.result["changed"] is True and fake.ran("fetch") == []
     unavailable = (1, "", "Error: can't read the block: SERVICE_UNAVAILABLE\n")
-    fake = Fake([("list", (0, NONE_LISTED, "")), ("fetch", unavailable)])
+    fake = fake_cli([("list", (0, NONE_LISTED, "")), ("fetch", unavailable)])
     out = run_module(fabric_peer_channel.main, PEER_ARGS, fake)
     assert out.failed and "SERVICE_UNAVAILABLE" in out.result["msg"]
     assert len(fake.ran("fetch")) == 2  # bounded retries
+
+
+def test_a_joined_peer_that_does_not_catch_up_in_time_is_an_error(run_module, fake_cli):
+    behind = (0, "", NEWEST.replace("block: 2", "block: 9"))
+    fake = fake_cli([("newest", behind), ("list", (0, NONE_LISTED, "")), ("getinfo", (0, INFO, ""))])
+    out = run_module(fabric_peer_channel.main, dict(PEER_ARGS, catch_up_timeout=0), fake)
+    assert out.failed
+    assert "joined thermotrace but reached only height 3 of 10" in out.result["msg"]
