@@ -186,6 +186,24 @@ def ensure_engine(timeout: float = 90.0) -> None:
 
 
 # -------------------------------------------------------------------- compose
+# Every test host is a systemd container (and most run an engine inside), all as
+# root on this machine, and systemd, journald, udev and dockerd each hold inotify
+# instances; the kernel's default of 128 per user runs out with three Fabric
+# scenarios side by side, and a host then boots without its D-Bus ("Failed to
+# connect to bus"). The limit is raised for the machine, once.
+INOTIFY_INSTANCES = 1024
+
+
+def ensure_inotify(path: Path = Path("/proc/sys/fs/inotify/max_user_instances")) -> None:
+    current = int(path.read_text().split()[0])
+    if current >= INOTIFY_INSTANCES:
+        say(f"inotify: {current} instances per user")
+        return
+    require_root("raising fs.inotify.max_user_instances")
+    path.write_text(f"{INOTIFY_INSTANCES}\n")
+    say(f"inotify: instances per user raised from {current} to {INOTIFY_INSTANCES} (test hosts run systemd)")
+
+
 def compose_plugin_path(cfg: dict) -> Path:
     return CACHE / "compose" / cfg["compose"]["version"] / "docker-compose"
 
@@ -694,6 +712,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         with phase("engine"):
             ensure_engine()
+            ensure_inotify()
         if args.action == "engine":
             return 0
         if args.action in ("all", "compose", "supply"):
