@@ -78,23 +78,19 @@ def test_each_organizations_orderer_is_a_consenter_of_the_channel():
 
 
 def test_with_the_third_partys_server_down_readings_commit_and_it_catches_up_when_back():
-    # The whole server goes down (its engine and orderer with it). It comes back at the address its
-    # partners know, as a real server does: the test bed gives a restarted container its old address.
-    outer = testinfra.get_host("local://")
-    name = SERVERS["thirdparty"]
-    network = outer.run(f"docker inspect -f '{{{{range $k, $v := .NetworkSettings.Networks}}}}{{{{$k}}}} "
-                        f"{{{{$v.IPAddress}}}}{{{{end}}}}' {name}").stdout.split()
-    assert len(network) == 2, network
-    assert outer.run(f"docker stop {name}").rc == 0
+    # Everything on the third party's server goes down: its engine stops, and with it its orderer and tools.
+    # (The server itself keeps running and its address: a stopped test-bed container can lose its address
+    # to another scenario's host before it starts again, which a real server does not.)
+    third = server("thirdparty")
+    assert third.run("systemctl stop docker.socket docker.service").rc == 0
     try:
+        assert third.run("docker ps -q 2>/dev/null | wc -l").stdout.strip() in ("", "0")
         out = wait_for(lambda: invoke("SHP-31", "2.5"), 120, "a commit with the third party's server down")
         assert "status:200" in out.stderr
         assert wait_for(lambda: invoke("SHP-32", "2.7", orderer="orderer2.mrolab.thermotrace.example"), 60,
                         "a commit through MRO Lab's orderer")
     finally:
-        outer.run(f"docker network disconnect {network[0]} {name}")
-        assert outer.run(f"docker network connect --ip {network[1]} {network[0]} {name}").rc == 0
-        assert outer.run(f"docker start {name}").rc == 0
+        assert third.run("systemctl start docker.service").rc == 0
     target = orderer_height("orderer1.manufacturer.thermotrace.example")["height"]
     wait_for(lambda: (orderer_height("orderer3.thirdparty.thermotrace.example") or {}).get("height", 0) >= target,
              240, "the third party's orderer to catch up")
