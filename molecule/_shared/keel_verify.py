@@ -42,6 +42,11 @@ class PlaybookRun:
             raise AssertionError(f"no recap for {host or 'a single host'} in:\n{self.output[-3000:]}")
         return recaps[host]
 
+    def says(self, text):
+        """Whether the output holds text, whatever the spacing: the YAML callback folds long messages
+        at its width, so where a message breaks depends on the length of paths and names in it."""
+        return " ".join(text.split()) in " ".join(self.output.split())
+
     def failure(self, width=4000):
         """The output from the first failed task on (or its end when none failed), for assertion messages."""
         starts = [i for i in (self.output.find("fatal: ["), self.output.find("failed: [")) if i >= 0]
