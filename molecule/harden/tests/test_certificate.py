@@ -50,6 +50,16 @@ def test_nginx_serves_it_and_the_chain_verifies_against_pebbles_root(client, peb
     assert page.strip() == "served by keel-h-server over HTTPS"
 
 
+def test_only_tls_1_2_and_1_3_are_offered_server_wide(host, client):
+    # Debian's nginx.conf lists TLSv1 and TLSv1.1 for servers without a list of their own.
+    assert host.run("grep -E '^\\s*ssl_protocols' /etc/nginx/nginx.conf").stdout.split() == [
+        "ssl_protocols", "TLSv1.2", "TLSv1.3;"]
+    handshake = f"openssl s_client -connect {SERVER}:443 -servername {SERVER} </dev/null"
+    assert client.run(f"{handshake} -tls1_2").rc == 0
+    # The client allows TLS 1.1 at security level 0: a refusal is the server's.
+    assert client.run(f"{handshake} -tls1_1 -cipher DEFAULT@SECLEVEL=0").rc != 0
+
+
 def test_the_chain_does_not_verify_without_pebbles_root(client):
     assert client.run(f"curl -fsS -o /dev/null https://{SERVER}/").rc != 0
 
