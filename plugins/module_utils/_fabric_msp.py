@@ -206,18 +206,12 @@ def _key_usage(key_encipherment, ca):
     )
 
 
-def _cert_matches(cert, subject, issuer_cert, hosts, renew_days, issuer_key):
+def _cert_matches(cert, subject, issuer_cert, hosts, renew_days):
     if cert is None:
         return False
     if _not_after(cert) - _utcnow() < datetime.timedelta(days=renew_days):
         return False
-    if cert.subject != subject or cert.issuer != issuer_cert.subject:
-        return False
-    try:
-        issuer_key.public_key().verify(
-            cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(cert.signature_hash_algorithm)
-        )
-    except Exception:  # noqa: BLE001 - any failure means "not signed by this CA"
+    if cert.subject != subject or not _issued_by(cert, issuer_cert):
         return False
     try:
         current = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
@@ -281,20 +275,72 @@ def _issue(key_pub, subject, ca_key, ca_cert, validity_days, tls, hosts):
     return builder.sign(ca_key, hashes.SHA256())
 
 
-def _ensure_cert(writer, path, key, subject, ca_key, ca_cert, validity_days, renew_days, tls, hosts):
-    cert = _load_cert(path)
-    if cert is not None and cert.public_key().public_numbers() != key.public_key().public_numbers():
+def _current_or_issued(cert, key_pub, subject, ca_key, ca_cert, validity_days, renew_days, tls, hosts):
+    """(certificate, issued): ``cert`` when it still fits the key and what is asked, else a new one."""
+    if cert is not None and cert.public_key().public_numbers() != key_pub.public_numbers():
         cert = None
-    if not _cert_matches(cert, subject, ca_cert, hosts, renew_days, ca_key):
-        cert = _issue(key.public_key(), subject, ca_key, ca_cert, validity_days, tls, hosts)
+    if _cert_matches(cert, subject, ca_cert, hosts, renew_days):
+        return cert, False
+    return _issue(key_pub, subject, ca_key, ca_cert, validity_days, tls, hosts), True
+
+
+def _ensure_cert(writer, path, key, subject, ca_key, ca_cert, validity_days, renew_days, tls, hosts):
+    cert, issued = _current_or_issued(_load_cert(path), key.public_key(), subject, ca_key, ca_cert, validity_days,
+                                      renew_days, tls, hosts)
+    if issued:
         writer.write(path, _cert_pem(cert), 0o644)
     return cert
 
 
+class _Identity:
+    """Where one identity's files are, and the names its certificates carry."""
+
+    def __init__(self, path, domain, ident):
+        self.kind, self.name = ident["kind"], ident["name"]
+        self.key = "%s/%s" % (self.kind, self.name)
+        node = self.kind in ("peer", "orderer")
+        self.full = "%s.%s" % (self.name, domain) if node else "%s@%s" % (self.name.capitalize(), domain)
+        self.hosts = list(ident.get("hosts") or [])
+        if node and self.full not in self.hosts:
+            self.hosts.insert(0, self.full)
+        self.base = os.path.join(path, self.kind + "s", "%s.%s" % (self.name, domain))
+        self.msp = os.path.join(self.base, "msp")
+        self.tls = os.path.join(self.base, "tls")
+        stem = "server" if node else "client"
+        self.sign_key_path = os.path.join(self.msp, "keystore", "priv_sk")
+        self.sign_cert_path = os.path.join(self.msp, "signcerts", "cert.pem")
+        self.tls_key_path = os.path.join(self.tls, stem + ".key")
+        self.tls_cert_path = os.path.join(self.tls, stem + ".crt")
+        self.sign_subject = _name(self.full, domain, ou=self.kind)
+        self.tls_subject = _name(self.full, domain)
+
+    def summary(self, tls_cert):
+        return {"dir": self.base, "subject": self.full, "tls_hosts": self.hosts,
+                "tls_cert": _cert_pem(tls_cert).decode()}
+
+
+def _msp_folder(writer, folder, ca_pem, tls_pem):
+    writer.write(os.path.join(folder, "cacerts", "ca.crt"), ca_pem, 0o644)
+    writer.write(os.path.join(folder, "tlscacerts", "tlsca.crt"), tls_pem, 0o644)
+    writer.write(os.path.join(folder, "config.yaml"), NODE_OUS.encode(), 0o644)
+
+
 def ensure_org(path, domain, msp_id, identities, check_mode=False, ca_validity_days=3650,
-               cert_validity_days=825, renew_days=30, country=None, locality=None):
-    """Make or update the org's material under ``path``; return (changed_files, summary)."""
-    problems = validate_request(domain, msp_id, identities)
+               cert_validity_days=825, renew_days=30, country=None, locality=None, requests=None):
+    """Make or update the org's material under ``path``; return (changed_files, summary).
+
+    ``requests``: identities whose keys are made on another host of the
+    organization (what ensure_node_keys returned there: name, kind, hosts, public
+    keys and current certificates). Each gets its certificates issued here for
+    its public keys, or its current ones back while they still fit; they are in
+    ``summary["issued"]`` (and in ``summary["identities"]``), and an orderer's TLS
+    certificate is also written here (a Raft consenter of the channels made here).
+    """
+    requests = list(requests or [])
+    problems = validate_request(domain, msp_id, list(identities) + requests)
+    problems.extend("identity %r: an admin is made on the host of the organization's CA, not requested from "
+                    "another host" % r.get("name") for r in requests if r.get("kind") == "admin")
+    parsed = [(r, _parse_request(r, problems)) for r in requests]
     if problems:
         raise MspError("; ".join(problems))
     writer = Writer(check_mode)
@@ -303,37 +349,188 @@ def ensure_org(path, domain, msp_id, identities, check_mode=False, ca_validity_d
                                  ca_validity_days, generated, country, locality)
     tls_key, tls_cert = _ensure_ca(writer, os.path.join(path, "tlsca"), "tlsca", "tlsca." + domain, domain,
                                    ca_validity_days, generated, country, locality)
-    ca_pem, tls_pem, ous = _cert_pem(ca_cert), _cert_pem(tls_cert), NODE_OUS.encode()
-
-    def msp_folder(folder):
-        writer.write(os.path.join(folder, "cacerts", "ca.crt"), ca_pem, 0o644)
-        writer.write(os.path.join(folder, "tlscacerts", "tlsca.crt"), tls_pem, 0o644)
-        writer.write(os.path.join(folder, "config.yaml"), ous, 0o644)
-
-    msp_folder(os.path.join(path, "msp"))
-    summary = {"msp_id": msp_id, "msp_dir": os.path.join(path, "msp"), "identities": {},
-               "ca_cert": ca_pem.decode(), "tls_ca_cert": tls_pem.decode()}
+    ca_pem, tls_pem = _cert_pem(ca_cert), _cert_pem(tls_cert)
+    _msp_folder(writer, os.path.join(path, "msp"), ca_pem, tls_pem)
+    summary = {"msp_id": msp_id, "msp_dir": os.path.join(path, "msp"), "identities": {}, "issued": {},
+               "newly_issued": [], "ca_cert": ca_pem.decode(), "tls_ca_cert": tls_pem.decode()}
     for ident in identities:
-        kind, name = ident["kind"], ident["name"]
-        hosts = list(ident.get("hosts") or [])
-        base = os.path.join(path, kind + "s", "%s.%s" % (name, domain))
-        full = "%s.%s" % (name, domain) if kind in ("peer", "orderer") else "%s@%s" % (name.capitalize(), domain)
-        if kind in ("peer", "orderer") and full not in hosts:
-            hosts.insert(0, full)
-        msp = os.path.join(base, "msp")
-        msp_folder(msp)
-        sign_key = _ensure_key(writer, os.path.join(msp, "keystore", "priv_sk"), generated)
-        _ensure_cert(writer, os.path.join(msp, "signcerts", "cert.pem"), sign_key, _name(full, domain, ou=kind),
-                     ca_key, ca_cert, cert_validity_days, renew_days, False, [])
-        tls = os.path.join(base, "tls")
-        stem = "server" if kind in ("peer", "orderer") else "client"
-        tls_pair_key = _ensure_key(writer, os.path.join(tls, stem + ".key"), generated)
-        tls_pair = _ensure_cert(writer, os.path.join(tls, stem + ".crt"), tls_pair_key, _name(full, domain), tls_key,
-                                tls_cert, cert_validity_days, renew_days, True, hosts)
-        writer.write(os.path.join(tls, "ca.crt"), tls_pem, 0o644)
-        summary["identities"]["%s/%s" % (kind, name)] = {"dir": base, "subject": full, "tls_hosts": hosts,
-                                                         "tls_cert": _cert_pem(tls_pair).decode()}
+        layout = _Identity(path, domain, ident)
+        _msp_folder(writer, layout.msp, ca_pem, tls_pem)
+        sign_key = _ensure_key(writer, layout.sign_key_path, generated)
+        _ensure_cert(writer, layout.sign_cert_path, sign_key, layout.sign_subject, ca_key, ca_cert,
+                     cert_validity_days, renew_days, False, [])
+        tls_pair_key = _ensure_key(writer, layout.tls_key_path, generated)
+        tls_pair = _ensure_cert(writer, layout.tls_cert_path, tls_pair_key, layout.tls_subject, tls_key, tls_cert,
+                                cert_validity_days, renew_days, True, layout.hosts)
+        writer.write(os.path.join(layout.tls, "ca.crt"), tls_pem, 0o644)
+        summary["identities"][layout.key] = layout.summary(tls_pair)
+    for request, (sign_pub, tls_pub, sign_now, tls_now) in parsed:
+        if sign_pub is None or tls_pub is None:
+            continue  # its host made no key yet (check mode on a new host): nothing to issue for
+        layout = _Identity(path, domain, request)
+        sign, new_sign = _current_or_issued(sign_now, sign_pub, layout.sign_subject, ca_key, ca_cert,
+                                            cert_validity_days, renew_days, False, [])
+        tls, new_tls = _current_or_issued(tls_now, tls_pub, layout.tls_subject, tls_key, tls_cert,
+                                          cert_validity_days, renew_days, True, layout.hosts)
+        if new_sign or new_tls:
+            summary["newly_issued"].append(layout.key)
+        if layout.kind == "orderer":
+            writer.write(layout.tls_cert_path, _cert_pem(tls), 0o644)
+        summary["issued"][layout.key] = {"sign_cert": _cert_pem(sign).decode(), "tls_cert": _cert_pem(tls).decode()}
+        summary["identities"][layout.key] = dict(layout.summary(tls), sign_cert=_cert_pem(sign).decode())
     return writer.changed, summary
+
+
+def _parse_request(request, problems):
+    """(sign public key, TLS public key, current sign certificate, current TLS certificate) of a request."""
+    found = []
+    for field, load in (("sign_public_key", serialization.load_pem_public_key),
+                        ("tls_public_key", serialization.load_pem_public_key),
+                        ("sign_cert", x509.load_pem_x509_certificate),
+                        ("tls_cert", x509.load_pem_x509_certificate)):
+        value = request.get(field)
+        if not value:
+            found.append(None)
+            continue
+        try:
+            found.append(load(value.encode() if isinstance(value, str) else value))
+        except (ValueError, TypeError):
+            problems.append("identity %r: %s is not a PEM %s" % (
+                request.get("name"), field, "public key" if field.endswith("key") else "certificate"))
+            found.append(None)
+    if found[0] is not None and not isinstance(found[0], ec.EllipticCurvePublicKey):
+        problems.append("identity %r: sign_public_key is not an ECDSA key" % request.get("name"))
+    if found[1] is not None and not isinstance(found[1], ec.EllipticCurvePublicKey):
+        problems.append("identity %r: tls_public_key is not an ECDSA key" % request.get("name"))
+    return tuple(found)
+
+
+def _public_pem(key):
+    return key.public_key().public_bytes(serialization.Encoding.PEM,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+def _issued_by(cert, ca_cert):
+    if cert.issuer != ca_cert.subject:
+        return False
+    try:
+        ca_cert.public_key().verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(cert.signature_hash_algorithm))
+    except Exception:  # noqa: BLE001 - any failure means "not signed by this CA"
+        return False
+    return True
+
+
+def ensure_node_keys(path, domain, msp_id, identities, certificates=None, check_mode=False):
+    """Keys of this host's nodes of an organization whose CA is on another host; their certificates once issued.
+
+    Makes (never replaces) each identity's signing and TLS key here and returns,
+    in ``summary["requests"]``, what the CA's host needs to issue for them: the
+    identity, its public keys and its current certificates. No private key is
+    returned. ``certificates`` (what the CA's host gave back: ``ca_cert``,
+    ``tls_ca_cert`` and ``identities``, kind/name -> ``sign_cert``/``tls_cert``)
+    are installed next to the keys - each only if it is for that key and issued
+    by the organization's CA - with the public MSP folders; TLS certificates of
+    the organization's other orderers are written too (they name Raft consenters).
+    Returns (changed_files, summary).
+    """
+    problems = validate_request(domain, msp_id, identities)
+    problems.extend("identity %r: an admin is made on the host of the organization's CA" % i.get("name")
+                    for i in identities if i.get("kind") == "admin")
+    if os.path.exists(os.path.join(path, "ca", "ca.key")):
+        problems.append("%s holds this organization's CA key: its certificates are issued here, not requested" % path)
+    cas = {}
+    if certificates:
+        for field in ("ca_cert", "tls_ca_cert"):
+            try:
+                cas[field] = x509.load_pem_x509_certificate(str(certificates.get(field) or "").encode())
+            except ValueError:
+                problems.append("certificates.%s is not a PEM certificate" % field)
+    if problems:
+        raise MspError("; ".join(problems))
+    writer = Writer(check_mode)
+    generated = {}
+    layouts = []
+    summary = {"msp_id": msp_id, "msp_dir": os.path.join(path, "msp"), "requests": [], "identities": {}}
+    keys = {}
+    for ident in identities:
+        layout = _Identity(path, domain, ident)
+        layouts.append(layout)
+        sign_key = _ensure_key(writer, layout.sign_key_path, generated)
+        tls_key = _ensure_key(writer, layout.tls_key_path, generated)
+        keys[layout.key] = (sign_key, tls_key)
+        # In check mode on a new host the keys are not written: nothing to ask certificates for yet.
+        made = not (check_mode and (layout.sign_key_path in generated or layout.tls_key_path in generated))
+        sign_now, tls_now = _load_cert(layout.sign_cert_path), _load_cert(layout.tls_cert_path)
+        summary["requests"].append({
+            "name": layout.name, "kind": layout.kind, "hosts": list(ident.get("hosts") or []),
+            "sign_public_key": _public_pem(sign_key) if made else None,
+            "tls_public_key": _public_pem(tls_key) if made else None,
+            "sign_cert": _cert_pem(sign_now).decode() if sign_now else None,
+            "tls_cert": _cert_pem(tls_now).decode() if tls_now else None,
+        })
+    if certificates:
+        _install(writer, path, domain, layouts, keys, certificates, cas, summary)
+    return writer.changed, summary
+
+
+def _install(writer, path, domain, layouts, keys, certificates, cas, summary):
+    """Put the certificates the CA's host issued next to this host's keys (ensure_node_keys)."""
+    ca_pem, tls_pem = _cert_pem(cas["ca_cert"]), _cert_pem(cas["tls_ca_cert"])
+    _msp_folder(writer, os.path.join(path, "msp"), ca_pem, tls_pem)
+    writer.write(os.path.join(path, "tlsca", "tlsca.crt"), tls_pem, 0o644)
+    given = certificates.get("identities") or {}
+    problems = []
+    local = set()
+    for layout in layouts:
+        local.add(layout.key)
+        sign_key, tls_key = keys[layout.key]
+        _msp_folder(writer, layout.msp, ca_pem, tls_pem)
+        writer.write(os.path.join(layout.tls, "ca.crt"), tls_pem, 0o644)
+        tls_cert = None
+        for field, key, target, ca in (("sign_cert", sign_key, layout.sign_cert_path, cas["ca_cert"]),
+                                       ("tls_cert", tls_key, layout.tls_cert_path, cas["tls_ca_cert"])):
+            pem = (given.get(layout.key) or {}).get(field)
+            cert = _certificate_for(pem, key, ca)
+            if cert is None:
+                if writer.check_mode:  # the CA's host has not issued it yet: it would be written
+                    writer.changed.append(target)
+                    continue
+                problems.append("%s: %s" % (layout.key, "no %s was issued for its key" % field if not pem else
+                                            "the %s given is not for its key or not issued by the organization's "
+                                            "CA" % field))
+                continue
+            writer.write(target, _cert_pem(cert), 0o644)
+            if field == "tls_cert":
+                tls_cert = cert
+        if tls_cert is not None:
+            summary["identities"][layout.key] = layout.summary(tls_cert)
+    for key in sorted(given):
+        kind, _sep, name = key.partition("/")
+        pem = (given[key] or {}).get("tls_cert")
+        if kind != "orderer" or key in local or not pem:
+            continue
+        other = _Identity(path, domain, {"kind": kind, "name": name})
+        cert = _certificate_for(pem, None, cas["tls_ca_cert"])
+        if cert is None:
+            problems.append("%s: its TLS certificate is not issued by the organization's TLS CA" % key)
+            continue
+        writer.write(other.tls_cert_path, _cert_pem(cert), 0o644)
+    if problems:
+        raise MspError("; ".join(problems) + " (certificates come from the host of the organization's CA: run it "
+                                             "in the same play)")
+
+
+def _certificate_for(pem, key, ca_cert):
+    """The certificate in ``pem`` if it is for ``key`` (any key when None) and issued by ``ca_cert``; else None."""
+    if not pem:
+        return None
+    try:
+        cert = x509.load_pem_x509_certificate(pem.encode() if isinstance(pem, str) else pem)
+    except ValueError:
+        return None
+    if key is not None and cert.public_key().public_numbers() != key.public_key().public_numbers():
+        return None
+    return cert if _issued_by(cert, ca_cert) else None
 
 
 def ensure_public(path, domain, msp_id, ca_cert, tls_ca_cert, node_tls_certs=None, check_mode=False):
@@ -366,9 +563,7 @@ def ensure_public(path, domain, msp_id, ca_cert, tls_ca_cert, node_tls_certs=Non
         raise MspError("; ".join(problems))
     writer = Writer(check_mode)
     ca_pem, tls_pem = _cert_pem(parsed["ca_cert"]), _cert_pem(parsed["tls_ca_cert"])
-    writer.write(os.path.join(path, "msp", "cacerts", "ca.crt"), ca_pem, 0o644)
-    writer.write(os.path.join(path, "msp", "tlscacerts", "tlsca.crt"), tls_pem, 0o644)
-    writer.write(os.path.join(path, "msp", "config.yaml"), NODE_OUS.encode(), 0o644)
+    _msp_folder(writer, os.path.join(path, "msp"), ca_pem, tls_pem)
     writer.write(os.path.join(path, "tlsca", "tlsca.crt"), tls_pem, 0o644)
     for name in sorted(node_tls_certs or {}):
         pem = _cert_pem(parsed["node_tls_certs[%s]" % name])

@@ -361,20 +361,42 @@ def _read_nodes(network, orgs, addresses, base_dir, imported, errors):
     return nodes
 
 
-def _one_host_per_org(nodes, orgs, errors):
-    """An organization's CA signs on one host: its nodes in this inventory share that host."""
+def _holders(nodes, orgs, errors):
+    """Organization -> the host of its CA and admin: the host of its first peer, else of its first orderer.
+
+    Its other nodes may run on other hosts of the inventory: those make their
+    own keys, and the CA's host issues their certificates (fabric_msp). Its peers
+    stay on the CA's host: joining a peer to a channel and installing chaincode
+    need the organization's admin, whose key does not leave that host.
+    """
     hosts = {}
+    for kind in ("peer", "orderer"):
+        for node in nodes:
+            if node["kind"] == kind and node["host"] and not node["imported"] and node["org"] in orgs:
+                hosts.setdefault(node["org"], [])
+                if node["host"] not in hosts[node["org"]]:
+                    hosts[node["org"]].append(node["host"])
+    holders = dict((org, names[0]) for org, names in hosts.items())
     for node in nodes:
-        if node["host"] and not node["imported"] and node["org"] in orgs:
-            hosts.setdefault(node["org"], [])
-            if node["host"] not in hosts[node["org"]]:
-                hosts[node["org"]].append(node["host"])
-    for org, names in sorted(hosts.items()):
-        if len(names) > 1:
-            errors.append("organization %s has nodes on %s: its keys and its CA live on one host, and certificates "
-                          "are not issued across hosts; keep its nodes on one host, or give the other host's nodes "
-                          "an organization of their own" % (org, " and ".join(names)))
-    return dict((org, names[0]) for org, names in hosts.items())
+        holder = holders.get(node["org"])
+        if node["kind"] == "peer" and not node["imported"] and holder and node["host"] != holder:
+            errors.append("peer %s runs on %s, but %s's CA and admin are on %s (the host of its first peer): "
+                          "joining a peer and installing chaincode need the organization's admin, whose key stays "
+                          "there; run %s's peers on %s (its orderers may run on other hosts)"
+                          % (node["fqdn"], node["host"], node["org"], holder, node["org"], holder))
+    return holders, hosts
+
+
+def _credentials(node, host, holders, orgs, base_dir):
+    """Who acts for a local orderer: its organization's admin on the CA's host, elsewhere the orderer itself.
+
+    The channel participation API asks for a TLS client certificate of the
+    organization's TLS CA, which the orderer's own TLS pair is.
+    """
+    if holders.get(node["org"]) == host:
+        return _admin_of(orgs, base_dir, node["org"])
+    return {"msp": node["dir"] + "/msp", "tls_cert": node["dir"] + "/tls/server.crt",
+            "tls_key": node["dir"] + "/tls/server.key", "tls_ca": node["tls_ca"], "msp_id": node["msp_id"]}
 
 
 def _admin_of(orgs, base_dir, org_name):
@@ -389,7 +411,7 @@ def _orderer_of(channel, by_fqdn):
     return {"orderer_address": first["endpoint"], "orderer_tls_root_cert": first["tls_ca"]}
 
 
-def _local_channels(channels, local_orderers, local_peers, host, orgs, by_fqdn, base_dir):
+def _local_channels(channels, local_orderers, local_peers, host, orgs, by_fqdn, base_dir, holders):
     result = []
     for channel in channels.values():
         here = dict(channel, **_orderer_of(channel, by_fqdn))
@@ -401,15 +423,15 @@ def _local_channels(channels, local_orderers, local_peers, host, orgs, by_fqdn, 
         # Arguments of fabric_orderer_channel (one item per orderer) and fabric_peer_channel (peers).
         here["orderer_joins"] = []
         for n in mine_o:
-            org_admin = _admin_of(orgs, base_dir, n["org"])
+            org_admin = _credentials(n, host, holders, orgs, base_dir)
             here["orderer_joins"].append({
                 "fqdn": n["fqdn"], "admin_endpoint": n["admin_endpoint"], "ca_file": n["tls_ca"],
                 "client_cert": org_admin["tls_cert"], "client_key": org_admin["tls_key"]})
         # Orderers here but the channel made elsewhere: the genesis block is fetched from the channel's
-        # first orderer, as the local orderers' organization's admin (a reader of the channel).
+        # first orderer, as the local orderers' organization's admin or the orderer itself (readers of the channel).
         here["block_source"] = {}
         if mine_o and not here["operator"]:
-            org_admin = _admin_of(orgs, base_dir, mine_o[0]["org"])
+            org_admin = _credentials(mine_o[0], host, holders, orgs, base_dir)
             here["block_source"] = {"msp_id": org_admin["msp_id"], "msp_path": org_admin["msp"]}
         # The application organizations the description wants in the channel (fabric_channel_members).
         here["members"] = [application_org(orgs[o]["msp_id"], orgs[o]["dir"] + "/msp", _anchors(
@@ -473,15 +495,18 @@ def _exports(orgs, nodes, host, holders):
 
 
 def _public(orgs, nodes, host, holders):
-    """Organizations whose keys are not on this host, and where their public material comes from.
+    """Organizations with no key on this host, and where their public material comes from.
 
     A partner's comes from its imported definition; one of this inventory's own
     organizations held on another host comes from that host's export in the same run.
+    An organization with a node here gets its public material with that node's
+    certificates (fabric_msp), not from here.
     """
     result = []
+    here = set(n["org"] for n in nodes if n["host"] == host)
     for name in sorted(orgs):
         org = orgs[name]
-        if holders.get(name) == host or (not org["imported"] and name not in holders):
+        if name in here or holders.get(name) == host or (not org["imported"] and name not in holders):
             continue
         item = {"org": name, "msp_id": org["msp_id"], "domain": org["domain"], "dir": org["dir"],
                 "imported": org["imported"], "held_on": holders.get(name, "")}
@@ -494,15 +519,25 @@ def _public(orgs, nodes, host, holders):
     return result
 
 
-def _material(local_nodes):
-    """Organizations whose keys are made here, with the identities this host needs."""
-    material = {}
+def _material(local_nodes, host, holders, org_hosts):
+    """(CA here, CA elsewhere): the organizations with nodes here, with the identities this host needs.
+
+    CA here: its CA, admin and local nodes' keys and certificates, and the other
+    hosts that ask it for their nodes' certificates (``requests_from``). CA
+    elsewhere: the local nodes' keys, certificates from the ``holder``.
+    """
+    held, elsewhere = {}, {}
     for node in local_nodes:
-        org = material.setdefault(node["org"], {"org": node["org"],
-                                                "identities": [{"name": "admin", "kind": "admin"}]})
+        holder = holders.get(node["org"], host)
+        if holder == host:
+            org = held.setdefault(node["org"], {
+                "org": node["org"], "identities": [{"name": "admin", "kind": "admin"}],
+                "requests_from": [h for h in org_hosts.get(node["org"], []) if h != host]})
+        else:
+            org = elsewhere.setdefault(node["org"], {"org": node["org"], "holder": holder, "identities": []})
         org["identities"].append({"name": node["name"], "kind": node["kind"],
                                   "hosts": [node["fqdn"], "localhost", "127.0.0.1"]})
-    return [material[name] for name in sorted(material)]
+    return [held[name] for name in sorted(held)], [elsewhere[name] for name in sorted(elsewhere)]
 
 
 def plan(network, host, addresses=None, base_dir=BASE_DIR, partners=None, partner_dir=""):
@@ -532,7 +567,7 @@ def plan(network, host, addresses=None, base_dir=BASE_DIR, partners=None, partne
     imported = _read_partners(network, partners, orgs, base_dir, partner_dir, errors)
     _unique_orgs(orgs, errors)
     nodes = _read_nodes(network, orgs, dict(addresses or {}), base_dir, imported, errors)
-    holders = _one_host_per_org(nodes, orgs, errors)
+    holders, org_hosts = _holders(nodes, orgs, errors)
     orderers = [n for n in nodes if n["kind"] == "orderer"]
     peers = [n for n in nodes if n["kind"] == "peer"]
     channels = {}
@@ -553,6 +588,7 @@ def plan(network, host, addresses=None, base_dir=BASE_DIR, partners=None, partne
     local_peers = [n for n in peers if n["host"] == host]
     local_fqdns = set(n["fqdn"] for n in local_orderers + local_peers)
     by_fqdn = dict((n["fqdn"], n) for n in nodes)
+    material, node_material = _material(local_orderers + local_peers, host, holders, org_hosts)
     return {
         "errors": errors,
         "name": net_name,
@@ -565,11 +601,13 @@ def plan(network, host, addresses=None, base_dir=BASE_DIR, partners=None, partne
         "chaincodes": chaincodes,
         "local_orderers": local_orderers,
         "local_peers": local_peers,
-        "local_channels": _local_channels(channels, local_orderers, local_peers, host, orgs, by_fqdn, base_dir),
+        "local_channels": _local_channels(channels, local_orderers, local_peers, host, orgs, by_fqdn, base_dir,
+                                          holders),
         "local_chaincodes": _local_chaincodes(chaincodes, channels, peers, local_peers, orgs, by_fqdn, base_dir),
-        "material": _material(local_orderers + local_peers),
+        "material": material,
+        "node_material": node_material,
         "exports": _exports(orgs, nodes, host, holders),
-        # Organization -> the inventory host that holds its keys (the one that runs its nodes).
+        # Organization -> the inventory host of its CA and admin (_holders); its nodes' keys are each on its own host.
         "holders": holders,
         "public": _public(orgs, nodes, host, holders) if local_fqdns else [],
         # Nodes on other hosts, reached through their host's address and published port.

@@ -313,8 +313,12 @@ class Lifecycle(object):
         rc, out, err = self.tools.run(['peer', 'lifecycle', 'chaincode'] + args, env=first)
         if rc != 0:
             # Two organizations' runs that both found every approval commit at once: one of the two
-            # transactions loses (MVCC_READ_CONFLICT). The definition is committed either way.
-            if 'MVCC_READ_CONFLICT' in (out or '') + (err or '') and self.target() == (sequence, True):
+            # transactions loses (MVCC_READ_CONFLICT), or, when the other was committed before ours was
+            # endorsed, the peers refuse ours ("new definition must be sequence N+1"). The definition is
+            # committed either way.
+            text = (out or '') + (err or '')
+            raced = 'MVCC_READ_CONFLICT' in text or 'new definition must be sequence %d' % (sequence + 1) in text
+            if raced and self.target() == (sequence, True):
                 self.changes[-1] += ' (committed by another run at the same time)'
                 return approvals, True
             self.module.fail_json(msg='could not commit %s: %s' % (p['name'], cli_error(out, err)), rc=rc,

@@ -16,6 +16,11 @@ description:
     within O(renew_days), or no longer matches its identity (names, OU, TLS host names, issuing CA). A CA
     certificate is not re-issued while its key exists.
   - Keys are ECDSA P-256 in PKCS#8 PEM files with mode C(0600); certificates are C(0644).
+  - An organization's nodes may run on several hosts. Its CA is on one of them, which runs the module with
+    O(requests) - the other hosts' nodes, with their public keys - and issues their certificates for those public
+    keys (or returns the current ones while they still fit). Each other host runs it with O(ca_on_this_host=false)
+    - before, to make its nodes' keys here and return the public keys (RV(requests)), and after, with
+    O(certificates) from the CA's host, to install them next to the keys. Private keys never leave their host.
   - With O(public), writes instead the public material of an organization whose keys are held on another host
     (a partner's, from its exported definition) - its MSP definition, TLS CA certificate and its orderers' TLS
     certificates. No key is made or read then, and a folder holding the organization's CA key is refused.
@@ -82,6 +87,69 @@ options:
   locality:
     description: Locality (L) in CA subjects, optional.
     type: str
+  ca_on_this_host:
+    description:
+      - V(false) on a host that runs nodes of the organization whose CA is on another host. The module then makes
+        the O(identities)' keys here (never an admin's, which lives on the CA's host), returns their public keys
+        in RV(requests), and installs O(certificates) when given. No CA key may be in O(path) then.
+    type: bool
+    default: true
+  requests:
+    description:
+      - On the CA's host, identities of the organization's nodes on other hosts (what RV(requests) returned there);
+        their certificates are issued for their public keys, or the current ones returned while they still match
+        the key, names, issuer and validity. Returned in RV(issued). An orderer's TLS certificate is also written
+        here (it names a Raft consenter in the channels made on this host).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Short name, as in O(identities).
+        type: str
+        required: true
+      kind:
+        description: What the identity is; an admin cannot be requested.
+        type: str
+        required: true
+        choices: [peer, orderer, client]
+      hosts:
+        description: Extra DNS names and IP addresses for the TLS certificate, as in O(identities).
+        type: list
+        elements: str
+        default: []
+      sign_public_key:
+        description: Public key (PEM) of its signing key; an item without one (check mode on a new host) is skipped.
+        type: str
+      tls_public_key:
+        description: Public key (PEM) of its TLS key.
+        type: str
+      sign_cert:
+        description: Its current signing certificate (PEM), kept while it still fits.
+        type: str
+      tls_cert:
+        description: Its current TLS certificate (PEM), kept while it still fits.
+        type: str
+  certificates:
+    description:
+      - With O(ca_on_this_host=false), what the CA's host returned (its RV(ca_cert), RV(tls_ca_cert) and
+        RV(identities)). Each certificate is installed only if it is for this host's key and issued by the
+        organization's CA; a missing one fails the task (in check mode it is reported as to be written).
+    type: dict
+    suboptions:
+      ca_cert:
+        description: The organization's CA certificate (PEM).
+        type: str
+        required: true
+      tls_ca_cert:
+        description: The organization's TLS CA certificate (PEM).
+        type: str
+        required: true
+      identities:
+        description:
+          - C(kind/name) -> C(sign_cert), C(tls_cert) (PEM). The other orderers' TLS certificates are written too.
+        type: dict
+        default: {}
   public:
     description:
       - Public material of an organization whose keys are held elsewhere; O(identities) must then be empty.
@@ -122,6 +190,45 @@ EXAMPLES = r"""
     public:
       ca_cert: "{{ mrolab.ca_cert }}"
       tls_ca_cert: "{{ mrolab.tls_ca_cert }}"
+
+- name: Orderer3's keys, on its own host; its organization's CA is on orderer1's host
+  keel.infra.fabric_msp:
+    path: /var/lib/keel/fabric/orderer.example.com
+    domain: orderer.example.com
+    msp_id: OrdererMSP
+    ca_on_this_host: false
+    identities:
+      - name: orderer3
+        kind: orderer
+  register: keys
+
+- name: The CA's host issues its certificates for those public keys
+  keel.infra.fabric_msp:
+    path: /var/lib/keel/fabric/orderer.example.com
+    domain: orderer.example.com
+    msp_id: OrdererMSP
+    identities:
+      - name: orderer1
+        kind: orderer
+      - name: admin
+        kind: admin
+    requests: "{{ keys.requests }}"
+  delegate_to: orderer1.example.com
+  register: ca
+
+- name: Orderer3's host installs them next to its keys
+  keel.infra.fabric_msp:
+    path: /var/lib/keel/fabric/orderer.example.com
+    domain: orderer.example.com
+    msp_id: OrdererMSP
+    ca_on_this_host: false
+    identities:
+      - name: orderer3
+        kind: orderer
+    certificates:
+      ca_cert: "{{ ca.ca_cert }}"
+      tls_ca_cert: "{{ ca.tls_ca_cert }}"
+      identities: "{{ ca.identities }}"
 """
 
 RETURN = r"""
@@ -145,6 +252,23 @@ identities:
       subject: peer0.manufacturer.example.com
       tls_hosts: [peer0.manufacturer.example.com, localhost]
       tls_cert: "-----BEGIN CERTIFICATE-----..."
+requests:
+  description:
+    - With O(ca_on_this_host=false), what the CA's host needs to issue this host's certificates (its O(requests)) -
+      per identity its name, kind, TLS host names, public keys (none yet in check mode on a new host) and current
+      certificates. No private key.
+  returned: when O(ca_on_this_host=false)
+  type: list
+  elements: dict
+issued:
+  description: Per C(kind/name) of O(requests), the C(sign_cert) and C(tls_cert) (PEM) issued or kept for it.
+  returned: unless O(public) is given or O(ca_on_this_host=false)
+  type: dict
+newly_issued:
+  description: The C(kind/name) of O(requests) given new certificates in this run (the task then reports a change).
+  returned: unless O(public) is given or O(ca_on_this_host=false)
+  type: list
+  elements: str
 ca_cert:
   description: The organization's CA certificate (PEM), part of its public definition.
   returned: unless O(public) is given
@@ -159,6 +283,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.keel.infra.plugins.module_utils._fabric_msp import (
     HAS_CRYPTOGRAPHY,
     MspError,
+    ensure_node_keys,
     ensure_org,
     ensure_public,
 )
@@ -185,6 +310,31 @@ def main():
             renew_days=dict(type="int", default=30),
             country=dict(type="str"),
             locality=dict(type="str"),
+            ca_on_this_host=dict(type="bool", default=True),
+            requests=dict(
+                type="list",
+                elements="dict",
+                default=[],
+                no_log=False,
+                options=dict(
+                    name=dict(type="str", required=True),
+                    kind=dict(type="str", required=True, choices=["peer", "orderer", "client"]),
+                    hosts=dict(type="list", elements="str", default=[]),
+                    # Public keys and certificates: nothing secret.
+                    sign_public_key=dict(type="str", no_log=False),
+                    tls_public_key=dict(type="str", no_log=False),
+                    sign_cert=dict(type="str"),
+                    tls_cert=dict(type="str"),
+                ),
+            ),
+            certificates=dict(
+                type="dict",
+                options=dict(
+                    ca_cert=dict(type="str", required=True),
+                    tls_ca_cert=dict(type="str", required=True),
+                    identities=dict(type="dict", default={}),
+                ),
+            ),
             public=dict(
                 type="dict",
                 options=dict(
@@ -194,6 +344,7 @@ def main():
                 ),
             ),
         ),
+        mutually_exclusive=[("public", "requests"), ("public", "certificates"), ("requests", "certificates")],
         supports_check_mode=True,
     )
     if not HAS_CRYPTOGRAPHY:
@@ -201,6 +352,11 @@ def main():
     params = module.params
     if params["public"]:
         _public(module, params)
+    if not params["ca_on_this_host"]:
+        _node_keys(module, params)
+    if params["certificates"]:
+        module.fail_json(msg="fabric_msp: certificates are installed on a host without the organization's CA "
+                             "(ca_on_this_host: false)")
     for key in ("ca_validity_days", "cert_validity_days"):
         if params[key] <= 0:
             module.fail_json(msg="%s must be a positive number of days" % key)
@@ -218,17 +374,33 @@ def main():
             renew_days=params["renew_days"],
             country=params["country"],
             locality=params["locality"],
+            requests=params["requests"],
         )
     except MspError as exc:
         module.fail_json(msg="fabric_msp: %s" % exc)
     module.exit_json(
-        changed=bool(changed),
+        changed=bool(changed or summary["newly_issued"]),
         changed_files=changed,
         msp_dir=summary["msp_dir"],
         identities=summary["identities"],
+        issued=summary["issued"],
+        newly_issued=summary["newly_issued"],
         ca_cert=summary["ca_cert"],
         tls_ca_cert=summary["tls_ca_cert"],
     )
+
+
+def _node_keys(module, params):
+    if params["requests"]:
+        module.fail_json(msg="fabric_msp: requests are issued on the host of the organization's CA "
+                             "(ca_on_this_host: true)")
+    try:
+        changed, summary = ensure_node_keys(params["path"], params["domain"], params["msp_id"], params["identities"],
+                                            certificates=params["certificates"], check_mode=module.check_mode)
+    except MspError as exc:
+        module.fail_json(msg="fabric_msp: %s" % exc)
+    module.exit_json(changed=bool(changed), changed_files=changed, msp_dir=summary["msp_dir"],
+                     requests=summary["requests"], identities=summary["identities"])
 
 
 def _public(module, params):

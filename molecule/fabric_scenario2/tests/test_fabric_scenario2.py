@@ -2,19 +2,15 @@
 
 import json
 import os
-import re
-import shlex
 import tempfile
 from pathlib import Path
 
 import pytest
-import testinfra
+import thermotrace_verify as fabric
 import yaml
 from keel_verify import wait_for
+from thermotrace_verify import BASE, CHANNEL
 
-CHANNEL = "thermotrace"
-TOOLS = "thermotrace-tools"
-BASE = "/var/lib/keel/fabric"
 PROJECT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).resolve().parents[3]))
 SCENARIO = Path(__file__).resolve().parents[1]
 EXCHANGE = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "exchange"
@@ -32,26 +28,19 @@ testinfra_hosts = []
 
 
 def server(org):
-    return testinfra.get_host(f"docker://keel-f2-{org}")
+    return fabric.server(f"keel-f2-{org}")
 
 
 def tools(org, args, env=None):
-    flags = " ".join(f"-e {shlex.quote(k + '=' + v)}" for k, v in (env or {}).items())
-    return server(org).run(f"docker exec {flags} {TOOLS} {' '.join(shlex.quote(a) for a in args)}")
+    return fabric.tools(f"keel-f2-{org}", args, env)
 
 
 def admin_env(org):
-    domain = DOMAINS[org]
-    return {"CORE_PEER_LOCALMSPID": MSP_IDS[org],
-            "CORE_PEER_MSPCONFIGPATH": f"{BASE}/{domain}/admins/admin.{domain}/msp",
-            "CORE_PEER_ADDRESS": PEERS_WITH_CARRIER[org], "CORE_PEER_TLS_ENABLED": "true",
-            "CORE_PEER_TLS_ROOTCERT_FILE": f"{BASE}/{domain}/tlsca/tlsca.crt"}
+    return fabric.peer_env(org, MSP_IDS[org], PEERS_WITH_CARRIER[org])
 
 
 def height(org):
-    out = tools(org, ["peer", "channel", "getinfo", "-c", CHANNEL], admin_env(org))
-    assert out.rc == 0, out.stderr
-    return json.loads(re.search(r"Blockchain info:\s*(\{.*\})", out.stdout).group(1))["height"]
+    return fabric.peer_height(f"keel-f2-{org}", admin_env(org))
 
 
 def invoke(org, function, *args):

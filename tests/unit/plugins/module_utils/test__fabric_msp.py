@@ -4,8 +4,14 @@ import os
 import stat
 
 import pytest
-from ansible_collections.keel.infra.plugins.module_utils._fabric_msp import MspError, ensure_org, ensure_public
+from ansible_collections.keel.infra.plugins.module_utils._fabric_msp import (
+    MspError,
+    ensure_node_keys,
+    ensure_org,
+    ensure_public,
+)
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -203,3 +209,131 @@ def test_public_material_is_refused_when_wrong_or_when_the_keys_are_here(tmp_pat
     with pytest.raises(MspError, match="holds this organization's CA key"):
         ensure_public(str(tmp_path / "orderers-home"), "orderer.example.com", "OrdererMSP", home["ca_cert"],
                       home["tls_ca_cert"])
+
+
+# One organization over several hosts: the CA's host issues for the public keys of the others' nodes.
+
+ORDERER_DOMAIN = "orderer.example.com"
+CA_HOST_IDENTITIES = [{"name": "orderer1", "kind": "orderer"}, {"name": "admin", "kind": "admin"}]
+REMOTE = [{"name": "orderer2", "kind": "orderer", "hosts": ["localhost"]}]
+
+
+def _split(tmp_path):
+    """One round: keys on the remote host, certificates issued on the CA's host, installed on the remote."""
+    ca_host, remote = str(tmp_path / "ca-host"), str(tmp_path / "remote")
+    _changed, asked = ensure_node_keys(remote, ORDERER_DOMAIN, "OrdererMSP", REMOTE)
+    ca_changed, ca = ensure_org(ca_host, ORDERER_DOMAIN, "OrdererMSP", CA_HOST_IDENTITIES, requests=asked["requests"])
+    certificates = {"ca_cert": ca["ca_cert"], "tls_ca_cert": ca["tls_ca_cert"], "identities": ca["identities"]}
+    changed, summary = ensure_node_keys(remote, ORDERER_DOMAIN, "OrdererMSP", REMOTE, certificates=certificates)
+    return ca_host, remote, asked, ca_changed, ca, changed, summary
+
+
+def _files(base):
+    return sorted(os.path.relpath(os.path.join(root, name), base)
+                  for root, _dirs, names in os.walk(base) for name in names)
+
+
+def test_a_remote_nodes_keys_stay_on_its_host_and_only_public_keys_are_asked(tmp_path):
+    ca_host, remote, asked, _ca_changed, ca, _changed, _summary = _split(tmp_path)
+    node = "orderers/orderer2." + ORDERER_DOMAIN
+    request = asked["requests"][0]
+    assert (request["name"], request["kind"], request["hosts"]) == ("orderer2", "orderer", ["localhost"])
+    assert "PRIVATE" not in repr(asked) and "PRIVATE" not in repr(ca)
+    assert request["sign_public_key"].startswith("-----BEGIN PUBLIC KEY-----")
+    assert request["sign_cert"] is None and request["tls_cert"] is None
+    # The remote host: its keys, the certificates next to them, the public MSP; no CA key.
+    assert _files(remote) == sorted([
+        "msp/cacerts/ca.crt", "msp/config.yaml", "msp/tlscacerts/tlsca.crt", "tlsca/tlsca.crt",
+        node + "/msp/cacerts/ca.crt", node + "/msp/config.yaml", node + "/msp/keystore/priv_sk",
+        node + "/msp/signcerts/cert.pem", node + "/msp/tlscacerts/tlsca.crt",
+        node + "/tls/ca.crt", node + "/tls/server.crt", node + "/tls/server.key",
+        "orderers/orderer1.%s/tls/server.crt" % ORDERER_DOMAIN])
+    # The CA's host: orderer2's TLS certificate (a consenter), none of its keys.
+    assert os.path.exists(os.path.join(ca_host, node, "tls/server.crt"))
+    assert not [f for f in _files(ca_host) if f.startswith(node) and f.endswith(("_sk", ".key"))]
+    sign = cert(os.path.join(remote, node, "msp/signcerts/cert.pem"))
+    assert signed_by(sign, cert(os.path.join(ca_host, "ca/ca.crt")))
+    assert sign.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)[0].value == "orderer"
+    tls = cert(os.path.join(remote, node, "tls/server.crt"))
+    assert signed_by(tls, cert(os.path.join(ca_host, "tlsca/tlsca.crt")))
+    assert tls.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
+        x509.DNSName) == ["orderer2." + ORDERER_DOMAIN, "localhost"]
+    with open(os.path.join(remote, node, "tls/server.key"), "rb") as fh:
+        key = serialization.load_pem_private_key(fh.read(), password=None)
+    assert key.public_key().public_numbers() == tls.public_key().public_numbers()
+    assert mode(os.path.join(remote, node, "tls/server.key")) == 0o600
+    assert ca["newly_issued"] == ["orderer/orderer2"]
+    assert ca["identities"]["orderer/orderer2"]["tls_cert"] == ca["issued"]["orderer/orderer2"]["tls_cert"]
+
+
+def test_a_second_round_keeps_every_certificate(tmp_path):
+    ca_host, remote, _asked, _c, ca, _changed, _summary = _split(tmp_path)
+    _changed, asked = ensure_node_keys(remote, ORDERER_DOMAIN, "OrdererMSP", REMOTE)
+    assert _changed == [] and asked["requests"][0]["tls_cert"] == ca["issued"]["orderer/orderer2"]["tls_cert"]
+    ca_changed, again = ensure_org(ca_host, ORDERER_DOMAIN, "OrdererMSP", CA_HOST_IDENTITIES,
+                                   requests=asked["requests"])
+    assert ca_changed == [] and again["newly_issued"] == []
+    assert again["issued"] == ca["issued"]
+    certificates = {"ca_cert": again["ca_cert"], "tls_ca_cert": again["tls_ca_cert"], "identities": again["identities"]}
+    changed, _summary = ensure_node_keys(remote, ORDERER_DOMAIN, "OrdererMSP", REMOTE, certificates=certificates)
+    assert changed == []
+    # Check mode on the converged layout too.
+    assert ensure_node_keys(remote, ORDERER_DOMAIN, "OrdererMSP", REMOTE, certificates=certificates,
+                            check_mode=True)[0] == []
+
+
+def test_a_new_tls_host_is_issued_again_for_the_same_key(tmp_path):
+    ca_host, remote, _asked, _c, ca, _changed, _summary = _split(tmp_path)
+    wanted = [dict(REMOTE[0], hosts=["localhost", "orderer2.internal"])]
+    _changed, asked = ensure_node_keys(remote, ORDERER_DOMAIN, "OrdererMSP", wanted)
+    _ca_changed, again = ensure_org(ca_host, ORDERER_DOMAIN, "OrdererMSP", CA_HOST_IDENTITIES,
+                                    requests=asked["requests"])
+    assert again["newly_issued"] == ["orderer/orderer2"]
+    assert again["issued"]["orderer/orderer2"]["sign_cert"] == ca["issued"]["orderer/orderer2"]["sign_cert"]
+    certificates = {"ca_cert": again["ca_cert"], "tls_ca_cert": again["tls_ca_cert"], "identities": again["identities"]}
+    changed, _summary = ensure_node_keys(remote, ORDERER_DOMAIN, "OrdererMSP", wanted, certificates=certificates)
+    assert [os.path.relpath(p, remote) for p in changed] == ["orderers/orderer2.%s/tls/server.crt" % ORDERER_DOMAIN]
+
+
+def test_check_mode_on_a_new_remote_host_writes_nothing_and_asks_nothing(tmp_path):
+    remote = str(tmp_path / "remote")
+    changed, asked = ensure_node_keys(remote, ORDERER_DOMAIN, "OrdererMSP", REMOTE, check_mode=True)
+    assert changed and not os.path.exists(remote)
+    assert asked["requests"][0]["sign_public_key"] is None
+    _ca_changed, ca = ensure_org(str(tmp_path / "ca-host"), ORDERER_DOMAIN, "OrdererMSP", CA_HOST_IDENTITIES,
+                                 requests=asked["requests"], check_mode=True)
+    assert ca["issued"] == {}
+    certificates = {"ca_cert": ca["ca_cert"], "tls_ca_cert": ca["tls_ca_cert"], "identities": ca["identities"]}
+    changed, _summary = ensure_node_keys(remote, ORDERER_DOMAIN, "OrdererMSP", REMOTE, certificates=certificates,
+                                         check_mode=True)
+    assert os.path.join(remote, "orderers/orderer2.%s/tls/server.crt" % ORDERER_DOMAIN) in changed
+    assert not os.path.exists(remote)
+
+
+def test_certificates_not_for_the_key_or_not_from_the_ca_are_refused(tmp_path):
+    _ca_host, remote, _asked, _c, ca, _changed, _summary = _split(tmp_path)
+    # Another organization's CA, or a certificate issued for another key, is not installed.
+    stranger = ensure_org(str(tmp_path / "stranger"), ORDERER_DOMAIN, "OrdererMSP",
+                          [{"name": "orderer2", "kind": "orderer"}])[1]
+    forged = {"ca_cert": ca["ca_cert"], "tls_ca_cert": ca["tls_ca_cert"],
+              "identities": {"orderer/orderer2": {"sign_cert": ca["issued"]["orderer/orderer2"]["sign_cert"],
+                                                  "tls_cert": stranger["identities"]["orderer/orderer2"]["tls_cert"]}}}
+    with pytest.raises(MspError, match="the tls_cert given is not for its key"):
+        ensure_node_keys(remote, ORDERER_DOMAIN, "OrdererMSP", REMOTE, certificates=forged)
+    with pytest.raises(MspError, match="no sign_cert was issued"):
+        ensure_node_keys(remote, ORDERER_DOMAIN, "OrdererMSP", REMOTE,
+                         certificates={"ca_cert": ca["ca_cert"], "tls_ca_cert": ca["tls_ca_cert"], "identities": {}})
+
+
+def test_admins_stay_on_the_ca_host_and_a_ca_host_does_not_request(tmp_path):
+    with pytest.raises(MspError, match="an admin is made on the host of the organization's CA"):
+        ensure_node_keys(str(tmp_path / "r"), ORDERER_DOMAIN, "OrdererMSP", [{"name": "admin", "kind": "admin"}])
+    with pytest.raises(MspError, match="not requested from another host"):
+        ensure_org(str(tmp_path / "c"), ORDERER_DOMAIN, "OrdererMSP", [], requests=[{"name": "admin", "kind": "admin"}])
+    with pytest.raises(MspError, match="sign_public_key is not a PEM public key"):
+        ensure_org(str(tmp_path / "c"), ORDERER_DOMAIN, "OrdererMSP", [],
+                   requests=[{"name": "orderer2", "kind": "orderer", "sign_public_key": "junk"}])
+    ca_host = str(tmp_path / "ca-host")
+    ensure_org(ca_host, ORDERER_DOMAIN, "OrdererMSP", CA_HOST_IDENTITIES)
+    with pytest.raises(MspError, match="holds this organization's CA key"):
+        ensure_node_keys(ca_host, ORDERER_DOMAIN, "OrdererMSP", REMOTE)

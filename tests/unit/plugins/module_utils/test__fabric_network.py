@@ -221,13 +221,70 @@ def test_a_partner_cannot_also_be_described_here():
     assert any("belongs to mrolab, a partner" in error for error in errors), errors
 
 
-def test_an_organization_is_held_on_one_host():
-    network = copy.deepcopy(NETWORK)
-    network["orderers"][2]["org"] = "orderers"
-    errors = fn.plan(network, "h1")["errors"]
-    assert errors == ["organization orderers has nodes on h1 and h3: its keys and its CA live on one host, and "
-                      "certificates are not issued across hosts; keep its nodes on one host, or give the other "
-                      "host's nodes an organization of their own"]
+# Scenario 3, option B: one orderer organization's orderers on three hosts, its CA on the first.
+OPTION_B = copy.deepcopy(NETWORK)
+OPTION_B["orderers"] = [
+    {"name": "orderer1", "org": "orderers", "host": "h1", "port": 8050},
+    {"name": "orderer2", "org": "orderers", "host": "h2", "port": 9050},
+    {"name": "orderer3", "org": "orderers", "host": "h3", "port": 10050},
+]
+
+
+def test_an_organizations_orderers_may_run_on_several_hosts_with_its_ca_on_the_first():
+    h1, h2, h3 = (fn.plan(OPTION_B, h) for h in ("h1", "h2", "h3"))
+    assert h1["errors"] == [] and h1["holders"]["orderers"] == "h1"
+    # The CA's host: admin and orderer1, and the hosts that ask it for certificates.
+    orderers = [m for m in h1["material"] if m["org"] == "orderers"][0]
+    assert [i["name"] for i in orderers["identities"]] == ["admin", "orderer1"]
+    assert orderers["requests_from"] == ["h2", "h3"]
+    assert h1["node_material"] == []
+    # The others: their own orderer's keys, certificates from h1; no admin, no CA.
+    assert [m["org"] for m in h3["material"]] == []
+    assert h3["node_material"] == [{"org": "orderers", "holder": "h1", "identities": [
+        {"name": "orderer3", "kind": "orderer",
+         "hosts": ["orderer3.orderer.example.com", "localhost", "127.0.0.1"]}]}]
+    assert [m["org"] for m in h2["material"]] == ["mrolab"] and h2["node_material"][0]["org"] == "orderers"
+    # Their public material comes with the certificates, not from the CA host's export.
+    assert "orderers" not in [p["org"] for p in h3["public"]]
+    assert [p["org"] for p in h3["public"]] == ["manufacturer", "mrolab"]
+
+
+def test_an_orderer_away_from_its_ca_joins_and_reads_as_itself():
+    channel = fn.plan(OPTION_B, "h3")["local_channels"][0]
+    assert channel["operator"] is False
+    node = "/var/lib/keel/fabric/orderer.example.com/orderers/orderer3.orderer.example.com"
+    assert channel["orderer_joins"] == [{
+        "fqdn": "orderer3.orderer.example.com", "admin_endpoint": "orderer3.orderer.example.com:10053",
+        "ca_file": "/var/lib/keel/fabric/orderer.example.com/tlsca/tlsca.crt",
+        "client_cert": node + "/tls/server.crt", "client_key": node + "/tls/server.key"}]
+    assert channel["block_source"] == {"msp_id": "OrdererMSP", "msp_path": node + "/msp"}
+    # On the CA's host, the admin acts.
+    h1 = fn.plan(OPTION_B, "h1")["local_channels"][0]
+    assert h1["operator"]
+    assert h1["orderer_joins"][0]["client_cert"].endswith("/admin.orderer.example.com/tls/client.crt")
+
+
+def test_an_organizations_peers_stay_with_its_ca_and_admin():
+    network = copy.deepcopy(OPTION_B)
+    network["peers"].append({"name": "peer1", "org": "manufacturer", "host": "h3", "port": 9061})
+    assert fn.plan(network, "h1")["errors"] == [
+        "peer peer1.manufacturer.example.com runs on h3, but manufacturer's CA and admin are on h1 (the host of its "
+        "first peer): joining a peer and installing chaincode need the organization's admin, whose key stays there; "
+        "run manufacturer's peers on h1 (its orderers may run on other hosts)"]
+    # An organization with peers keeps its CA with its first peer, wherever its orderers are.
+    network = copy.deepcopy(OPTION_B)
+    network["orderers"][0]["org"] = "mrolab"
+    assert fn.plan(network, "h1")["holders"]["mrolab"] == "h2"
+
+
+def test_option_b_exports_every_orderer_of_the_organization_from_its_ca_host():
+    plan = fn.plan(OPTION_B, "h1")
+    results = [{"item": {"org": "orderers"}, "ca_cert": "CA", "tls_ca_cert": "TLSCA",
+                "identities": {"orderer/orderer1": {"tls_cert": "T1"}, "orderer/orderer2": {"tls_cert": "T2"},
+                               "orderer/orderer3": {"tls_cert": "T3"}}}]
+    definition = fn.export_definitions(plan, results)["orderers"]
+    assert [(o["name"], o["address"], o["tls_cert"]) for o in definition["orderers"]] == [
+        ("orderer1", "h1", "T1"), ("orderer2", "h2", "T2"), ("orderer3", "h3", "T3")]
 
 
 def test_exports_carry_the_certificates_fabric_msp_returned():

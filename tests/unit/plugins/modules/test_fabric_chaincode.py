@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from ansible_collections.keel.infra.plugins.module_utils._fabric_cli import ccaas_package, expected_parameter
 from ansible_collections.keel.infra.plugins.modules import fabric_chaincode
 
@@ -140,8 +141,19 @@ class RacedChannel(Channel):
         return 1, "", "Error: transaction invalidated with status (MVCC_READ_CONFLICT)"
 
 
-def test_a_commit_lost_to_another_runs_commit_of_the_same_definition_is_a_success(run_module, tmp_path):
-    channel = RacedChannel()
+class LateChannel(Channel):
+    """Another organization's run committed the same definition before ours was endorsed."""
+
+    def commit(self, argv, msp):
+        super().commit(argv, msp)
+        return 1, "", ("Error: proposal failed with status: 500 - failed to invoke backing implementation of "
+                       "'CommitChaincodeDefinition': requested sequence is 1, but new definition must be sequence 2")
+
+
+@pytest.mark.parametrize("channel_class", [RacedChannel, LateChannel])
+def test_a_commit_lost_to_another_runs_commit_of_the_same_definition_is_a_success(run_module, tmp_path,
+                                                                                  channel_class):
+    channel = channel_class()
     out = run_module(fabric_chaincode.main, args(tmp_path, [org("AMSP", "a:7051"), org("BMSP", "b:9051")]), channel)
     assert not out.failed, out.result
     assert out.result["committed"] is True
