@@ -29,8 +29,9 @@ declare -A playbook=(
   [postgres_backup]="playbooks/postgres.yml"
   [kafka]="kafka.yml roles, 16 topics"
   [fabric_scenario1]="playbooks/scenario1.yml"
+  [chiroerp]="playbooks/chiroerp_tier1.yml"
 )
-order=(host inner_engine compose_stack harden postgres_backup kafka fabric_scenario1)
+order=(host inner_engine compose_stack harden postgres_backup kafka chiroerp fabric_scenario1)
 [ $# -gt 0 ] && order=("$@")
 
 fabric=no
