@@ -204,6 +204,32 @@ def ensure_inotify(path: Path = Path("/proc/sys/fs/inotify/max_user_instances"))
     say(f"inotify: instances per user raised from {current} to {INOTIFY_INSTANCES} (test hosts run systemd)")
 
 
+def go_install(package: str, version: str, target: Path, ldflags: str = "") -> None:
+    """Build `package@version` from the Go module proxy into the file `target`.
+
+    On this machine, never inside `docker build`: the host trusts the TLS of the
+    way out, containers do not. `go install pkg@version` refuses a module whose
+    go.mod has replace or exclude lines: pin a version without them.
+    """
+    if not shutil.which("go"):
+        raise TestbedError(f"Go is needed to build {package} and is not on PATH", "install Go 1.21+ and run again")
+    say(f"go: building {package}@{version} from the Go module proxy")
+    with tempfile.TemporaryDirectory() as gobin:
+        run(
+            ["go", "install", "-trimpath", "-ldflags", f"-s -w {ldflags}".strip(), f"{package}@{version}"],
+            env={"GOBIN": gobin, "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod"},
+            capture=True,
+            cwd=gobin,
+        )
+        # The binary is named after the package's last element (before a /vN suffix).
+        built = [path for path in Path(gobin).iterdir() if path.is_file()]
+        if len(built) != 1:
+            raise TestbedError(f"`go install {package}@{version}` left {len(built)} files, not one binary")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(built[0]), target)
+    target.chmod(0o755)
+
+
 def compose_plugin_path(cfg: dict) -> Path:
     return CACHE / "compose" / cfg["compose"]["version"] / "docker-compose"
 
@@ -216,26 +242,8 @@ def ensure_compose(cfg: dict) -> Path:
         if got.lstrip("v") == version.lstrip("v"):
             say(f"compose: {version} cached at {target}")
             return target
-    if not shutil.which("go"):
-        raise TestbedError(
-            "Go is needed to build the Compose plugin and is not on PATH", "install Go 1.21+ and run again"
-        )
     module = cfg["compose"]["module"]
-    say(f"compose: building {module}/cmd@{version} from the Go module proxy")
-    with tempfile.TemporaryDirectory() as gobin:
-        run(
-            [
-                "go", "install", "-trimpath",
-                "-ldflags", f"-s -w -X {module}/internal.Version={version}",
-                f"{module}/cmd@{version}",
-            ],
-            env={"GOBIN": gobin, "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod"},
-            capture=True,
-            cwd=gobin,
-        )
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(Path(gobin) / "cmd"), target)
-    target.chmod(0o755)
+    go_install(f"{module}/cmd", version, target, ldflags=f"-X {module}/internal.Version={version}")
     say(f"compose: built {out([str(target), 'version', '--short'])} at {target}")
     return target
 
@@ -347,6 +355,31 @@ def build_debootstrap(img: dict, recipe: str, cfg: dict) -> None:
             raise TestbedError(f"importing {img['ref']} failed: {imp.stderr.decode().strip()}")
 
 
+def go_binary(entry: dict) -> Path:
+    """The binary of one `go_install:` entry of an image recipe, built once per version.
+
+    An entry names a Go `package`, its `version` and optional `ldflags` (a version
+    stamp), all in image.yml, so the recipe hash follows them. The build is kept in
+    the test-bed cache under its name, version and flags; older builds of the same
+    name are removed (a server binary is large).
+    """
+    package, version, ldflags = entry["package"], entry["version"], entry.get("ldflags", "")
+    parts = package.rstrip("/").split("/")
+    name = parts[-2] if len(parts) > 1 and parts[-1][:1] == "v" and parts[-1][1:].isdigit() else parts[-1]
+    stamp = hashlib.sha256(f"{package}@{version} {ldflags}".encode()).hexdigest()[:12]
+    folder = CACHE / "go" / f"{name}-{stamp}"
+    binary = folder / name
+    if binary.exists():
+        say(f"go: {package}@{version} cached at {binary}")
+        return binary
+    for old in (CACHE / "go").glob(f"{name}-" + "?" * len(stamp)):
+        shutil.rmtree(old, ignore_errors=True)
+    start = time.monotonic()
+    go_install(package, version, binary, ldflags)
+    say(f"go: built {binary} in {time.monotonic() - start:.0f}s ({binary.stat().st_size // 2**20} MiB)")
+    return binary
+
+
 def build_dockerfile(img: dict, recipe: str) -> None:
     """`docker build` the recipe folder; a `prepare:` script first fills a scratch copy of it.
 
@@ -356,6 +389,8 @@ def build_dockerfile(img: dict, recipe: str) -> None:
     KEEL_TESTBED_CACHE in its environment (for download caches such as a Maven
     repository). What it fetches is not part of the recipe hash: pin versions in
     the recipe's own files or its inputs (a lockfile) so that the hash changes when the content does.
+    The Go binaries of its `go_install:` (built on this machine, see go_binary) are
+    put at the top of the context first.
     """
     with tempfile.TemporaryDirectory(dir=CACHE, prefix="context-") as tmp:
         context = Path(tmp) / "context"
@@ -363,6 +398,9 @@ def build_dockerfile(img: dict, recipe: str) -> None:
         for name, path in input_files(img):
             (context / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, context / name)
+        for entry in img.get("go_install", []):
+            binary = go_binary(entry)
+            shutil.copy2(binary, context / binary.name)
         if img.get("prepare"):
             run(["sh", img["prepare"]], cwd=context, env={"KEEL_TESTBED_CACHE": str(CACHE)}, capture=True)
         run(

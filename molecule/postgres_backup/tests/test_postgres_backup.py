@@ -1,17 +1,22 @@
-"""Postgres in Compose, backed up by a systemd unit to a second host, proven by restores.
+"""Postgres in Compose, backed up by a systemd unit to a second host, then to S3, proven by restores.
 
 The tests run in file order: later ones build on what earlier ones did (data written,
-a backup taken, a table dropped and restored).
+a backup taken, a table dropped and restored). The last part switches the database host
+to the S3 target (vars/s3.yml) against the test bed's MinIO that prepare.yml starts.
 """
 
 import base64
 import json
 import os
 import re
+import shlex
+import subprocess
 import time
 
 import pytest
 import testinfra
+import yaml
+from keel_verify import wait_for
 
 DB_HOST = "keel-p-db"
 BACKUP_HOST = "keel-p-backup"
@@ -23,6 +28,7 @@ NOTIFY_LOG = "/var/tmp/keel-pg-notify.log"  # noqa: S108 - a path on the test ho
 SENTINEL = "sentinel-4b7d"
 SCENARIO = os.environ.get("MOLECULE_SCENARIO_DIRECTORY", ".")
 CONVERGE = os.path.join(SCENARIO, "converge.yml")
+S3_VARS = os.path.join(SCENARIO, "vars", "s3.yml")
 PLAYBOOKS = os.path.join(os.environ.get("MOLECULE_PROJECT_DIRECTORY", "."), "playbooks")
 DRILL = os.path.join(PLAYBOOKS, "postgres_restore_drill.yml")
 RESTORE = os.path.join(PLAYBOOKS, "postgres_restore.yml")
@@ -67,6 +73,15 @@ def reseal(host, folder):
 def run_backup(host):
     """Start the backup service the way the timer does and wait for it (oneshot)."""
     return host.run("systemctl start keel-pg-backup.service")
+
+
+def backup_journal(host):
+    return host.run("journalctl -u keel-pg-backup.service -n 40 --no-pager").stdout
+
+
+def stamp(days_ago):
+    """A backup's name, as keel-pg-backup gives one `days_ago` days ago."""
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() - days_ago * 86400))
 
 
 def wait_healthy(host, timeout=120):
@@ -145,7 +160,7 @@ def test_backup_via_systemd_writes_dumps_manifest_and_copy(host, backup_host):
                "INSERT INTO finance_gl.ledger SELECT g, 2024 + g % 2 FROM generate_series(1, 99) g;", db="erp")
     before = complete(host, BACKUPS)
     run = run_backup(host)
-    assert run.rc == 0, host.run("journalctl -u keel-pg-backup.service -n 30 --no-pager").stdout
+    assert run.rc == 0, backup_journal(host)
     assert host.run("systemctl show -p Result --value keel-pg-backup.service").stdout.strip() == "success"
     after = complete(host, BACKUPS)
     assert len(after) == len(before) + 1
@@ -211,7 +226,7 @@ def test_drill_restores_into_scratch_and_finds_the_sentinel(host, run_playbook):
     psql(host, "DROP TABLE orders")
     run = run_playbook(DRILL)
     assert run.rc == 0, run.output[-3000:]
-    assert "matches its manifest" in run.output
+    assert run.says("(local) restored into a scratch server and matches its manifest")
     assert re.search(r"in \d+(\.\d+)? s", run.output)
     report = json.loads(host.file("/var/lib/keel/pg-backup/last-drill.json").content_string)
     assert report["ok"] is True and report["backup"] == complete(host, BACKUPS)[-1]
@@ -281,13 +296,13 @@ def make_format1_backup(host, name):
 
 
 def test_a_backup_of_the_earlier_format_passes_the_drill_and_restores(host, run_playbook):
-    name = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() - 86400))
+    name = stamp(1)
     manifest = make_format1_backup(host, name)
     assert manifest["databases"]["shop"]["tables"]["public.orders"] == 1000
     try:
         drill = run_playbook(DRILL, "-e", f"postgres_drill_backup={name}")
         assert drill.rc == 0, drill.output[-3000:]
-        assert "matches its manifest" in drill.output
+        assert drill.says("matches its manifest")
         report = json.loads(host.file("/var/lib/keel/pg-backup/last-drill.json").content_string)
         assert report["ok"] is True and report["backup"] == name
         # The drill of the old format is as strict: a wrong count fails it.
@@ -310,8 +325,7 @@ def test_a_backup_of_the_earlier_format_passes_the_drill_and_restores(host, run_
 
 # ------------------------------------------------------------------ retention
 def test_retention_removes_old_backups_locally_and_remotely(host, backup_host):
-    old = ["20200101T000000Z", time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() - 9 * 86400))]
-    recent = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() - 3 * 86400))
+    old, recent = ["20200101T000000Z", stamp(9)], stamp(3)
     for name in [*old, recent]:
         host.run(f"mkdir -p {BACKUPS}/{name} && touch {BACKUPS}/{name}/SHA256SUMS")
         backup_host.run(f"mkdir -p {REMOTE}/{name} && touch {REMOTE}/{name}/SHA256SUMS"
@@ -365,8 +379,7 @@ def test_database_stopped_during_a_backup_fails_the_unit_and_leaves_nothing_comp
         wait_failed(host)
         status = host.run("systemctl show -p ExecMainStatus --value keel-pg-backup.service").stdout.strip()
         assert status == "1"
-        journal = host.run("journalctl -u keel-pg-backup.service -n 20 --no-pager").stdout
-        assert "ERROR:" in journal
+        assert "ERROR:" in backup_journal(host)
         wait_notified(host)
         assert complete(host, BACKUPS) == before
         assert host.run(f"ls -d {BACKUPS}/.partial-*").rc != 0
@@ -412,7 +425,9 @@ def test_the_login_user_alone_changes_nothing(host, backup_host, run_playbook, n
     assert backup_host.file("/srv/keel-backups/.ssh/authorized_keys").content_string == keys
 
 
-def test_second_run_and_check_mode_change_nothing(run_playbook):
+def test_second_run_and_check_mode_change_nothing(host, run_playbook):
+    # `host` keeps this test in its place, before the S3 part (pytest moves a test without the
+    # hosts' parameter behind those with it).
     again = run_playbook(CONVERGE)
     assert again.rc == 0, again.output[-3000:]
     check = run_playbook(CONVERGE, "--check")
@@ -439,6 +454,11 @@ BAD_INPUT = [
      "Unknown database(s) in postgres_backup_databases: nosuchdb"),
     (["-e", '{"postgres_backup_target_clients": [{"name": "x", "retention_days": 7}]}'],
      "A backup target without a key is refused"),
+    # The S3 target (vars/s3.yml): a folder in the bucket's name; a drill from S3 where the copies go over SSH.
+    (["--limit", DB_HOST, "-e", f"@{S3_VARS}", "-e", "postgres_backup_s3_bucket=keel-pg-backups/db1"],
+     "postgres_backup_s3_bucket 'keel-pg-backups/db1' is not an S3 bucket name"),
+    (["--limit", DB_HOST, "-e", "postgres_backup_drill_source=s3"],
+     "postgres_backup_drill_source is s3 and postgres_backup_target is ssh"),
 ]
 
 
@@ -452,3 +472,189 @@ def test_bad_input_is_refused_before_any_change(host, backup_host, run_playbook,
     assert run.recap(DB_HOST)["changed"] == 0
     assert host.file("/etc/keel/pg-backup/config.json").content_string == config
     assert backup_host.file("/srv/keel-backups/.ssh/authorized_keys").content_string == keys
+
+
+# ------------------------------------------------------------------ S3 target
+# Last: the database host converged again, with the S3 target (vars/s3.yml). The bucket is
+# read with rclone on the database host and the test's own keys, not through keel-pg-backup.
+with open(S3_VARS) as fh:
+    S3 = yaml.safe_load(fh)
+AWAY = "/var/backups/postgres-away"
+
+
+class Bucket:
+    """The backups' folder in the bucket, read and written with rclone on the database host."""
+
+    def __init__(self, host):
+        self.host = host
+        self.base = f":s3:{S3['postgres_backup_s3_bucket']}/{S3['postgres_backup_s3_prefix']}"
+        self.env = {
+            "RCLONE_CONFIG": "/dev/null",
+            "RCLONE_S3_PROVIDER": "Other",
+            "RCLONE_S3_ENDPOINT": S3["postgres_backup_s3_endpoint"],
+            "RCLONE_S3_ACCESS_KEY_ID": S3["postgres_backup_s3_access_key"],
+            "RCLONE_S3_SECRET_ACCESS_KEY": S3["postgres_backup_s3_secret_key"],
+        }
+
+    def rclone(self, *args, stdin=None):
+        env = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.env.items())
+        command = f"env {env} rclone {shlex.join(args)}"
+        if stdin is not None:
+            command = f"printf %s {shlex.quote(stdin)} | {command}"
+        return self.host.run(command)
+
+    def files(self):
+        """Every object under the prefix, as NAME/path."""
+        listing = self.rclone("lsf", "-R", "--files-only", self.base)
+        assert listing.rc == 0, listing.stderr
+        return set(listing.stdout.split())
+
+    def complete(self):
+        return sorted(f.split("/")[0] for f in self.files() if f.endswith("/SHA256SUMS"))
+
+    def folders(self):
+        return {f.split("/")[0] for f in self.files()}
+
+
+@pytest.fixture(scope="module")
+def s3_converge(run_playbook):
+    """The collection's playbook on the database host with the S3 target, once, before the first S3 test."""
+    run = run_playbook(CONVERGE, "--limit", DB_HOST, "-e", f"@{S3_VARS}")
+    assert run.rc == 0, run.failure()
+    return run
+
+
+@pytest.fixture(scope="module")
+def bucket(host, s3_converge):
+    return Bucket(host)
+
+
+def test_the_s3_keys_are_root_only_and_never_printed(host, s3_converge):
+    env = host.file("/etc/keel/pg-backup/s3.env")
+    assert (env.user, env.mode) == ("root", 0o600)
+    assert f"RCLONE_S3_SECRET_ACCESS_KEY={S3['postgres_backup_s3_secret_key']}" in env.content_string
+    assert S3["postgres_backup_s3_secret_key"] not in s3_converge.output
+    config = json.loads(host.file("/etc/keel/pg-backup/config.json").content_string)
+    assert config["target"] == {"type": "s3", "bucket": S3["postgres_backup_s3_bucket"],
+                                "prefix": S3["postgres_backup_s3_prefix"], "env_file": "/etc/keel/pg-backup/s3.env"}
+    assert host.package("rclone").is_installed
+    # In no unit's environment either: keel-pg-backup reads the file and hands the keys to rclone alone.
+    assert "s3.env" not in host.file("/etc/systemd/system/keel-pg-backup.service").content_string
+
+
+def test_a_second_run_with_the_s3_target_changes_nothing(host, s3_converge, run_playbook):
+    assert s3_converge.recap(DB_HOST)["changed"] > 0
+    again = run_playbook(CONVERGE, "--limit", DB_HOST, "-e", f"@{S3_VARS}")
+    assert again.rc == 0, again.failure()
+    assert again.recap(DB_HOST)["changed"] == 0, again.output[-3000:]
+
+
+def test_a_backup_and_every_kept_one_land_in_s3_with_their_sha256sums(host, bucket):
+    assert run_backup(host).rc == 0, backup_journal(host)
+    local = complete(host, BACKUPS)
+    newest = local[-1]
+    # The new backup, and the ones kept from the SSH tests, which S3 did not have yet.
+    assert bucket.complete() == local
+    listed = host.file(f"{BACKUPS}/{newest}/SHA256SUMS").content_string.split("\n")
+    expected = {f"{newest}/{line.split('  ', 1)[1]}" for line in listed if line} | {f"{newest}/SHA256SUMS"}
+    assert {f for f in bucket.files() if f.startswith(f"{newest}/")} == expected
+    # The bytes in the bucket are the backup's: downloaded and checked against SHA256SUMS.
+    scratch = "/var/tmp/keel-s3-check"  # noqa: S108 - a path on the test host
+    try:
+        assert bucket.rclone("copy", f"{bucket.base}/{newest}", scratch).rc == 0
+        assert host.run(f"cd {scratch} && sha256sum --strict -c SHA256SUMS").rc == 0
+    finally:
+        host.run(f"rm -rf {scratch}")
+    listing = host.run("keel-pg-backup --json list --source s3")
+    assert listing.rc == 0, listing.stderr
+    assert json.loads(listing.stdout.splitlines()[-1])["backups"] == local
+
+
+def test_retention_removes_aged_copies_from_s3(host, bucket):
+    aged, recent = ["20200101T000000Z", stamp(9)], stamp(3)
+    for name in [*aged, recent]:
+        assert bucket.rclone("rcat", f"{bucket.base}/{name}/SHA256SUMS", stdin="").rc == 0
+    assert set(aged) | {recent} <= bucket.folders()
+    assert run_backup(host).rc == 0, backup_journal(host)
+    folders = bucket.folders()
+    assert not set(aged) & folders
+    assert recent in folders
+    assert complete(host, BACKUPS)[-1] in bucket.complete()
+    assert f"removing {bucket.base}/20200101T000000Z" in backup_journal(host)
+    assert bucket.rclone("purge", f"{bucket.base}/{recent}").rc == 0
+
+
+@pytest.fixture
+def disk_lost(host):
+    """The host's local backups out of the way, as after a lost disk; back afterwards."""
+    assert host.run(f"mv {BACKUPS} {AWAY} && install -d -m 0700 {BACKUPS}").rc == 0
+    yield
+    assert host.run(f"rm -rf {BACKUPS} && mv {AWAY} {BACKUPS}").rc == 0
+
+
+def test_the_drill_restores_the_newest_copy_from_s3(host, bucket, run_playbook, disk_lost):
+    # postgres_backup_drill_source: s3 (vars/s3.yml): the drill's default is the copy in S3.
+    run = run_playbook(DRILL)
+    assert run.rc == 0, run.failure()
+    assert run.says("(s3) restored into a scratch server and matches its manifest")
+    report = json.loads(host.file("/var/lib/keel/pg-backup/last-drill.json").content_string)
+    assert report["ok"] is True
+    assert (report["source"], report["backup"]) == ("s3", bucket.complete()[-1])
+    # Nothing left behind: no scratch server, no downloaded copy.
+    assert host.check_output("docker ps -aq --filter label=org.keel.pg-drill=1") == ""
+    assert host.run(f"ls -A {BACKUPS}").stdout.split() == []
+
+
+def test_a_confirmed_restore_from_s3_brings_a_dropped_table_back(host, bucket, run_playbook, disk_lost):
+    psql(host, "DROP TABLE orders")
+    run = run_playbook(RESTORE, "-e", "postgres_restore_backup=latest", "-e", "postgres_restore_confirm=true",
+                       "-e", "postgres_restore_source=s3", "-e", '{"postgres_restore_databases": ["shop"]}')
+    assert run.rc == 0, run.failure()
+    assert run.says(f"Backup {bucket.complete()[-1]} (s3) restored into shop")
+    assert psql(host, "SELECT count(*) FROM orders") == "1000"
+    assert psql(host, "SELECT note FROM keel_sentinel") == SENTINEL
+    assert host.run(f"ls -A {BACKUPS}").stdout.split() == []
+
+
+def test_a_copy_changed_in_s3_is_refused_before_any_restore(host, bucket):
+    newest = bucket.complete()[-1]
+    manifest = f"{bucket.base}/{newest}/manifest.json"
+    original = bucket.rclone("cat", manifest).stdout
+    try:
+        assert bucket.rclone("rcat", manifest, stdin=original.replace('"shop"', '"shop" ')).rc == 0
+        drill = host.run("keel-pg-backup drill --source s3")
+        assert drill.rc == 1
+        assert "ERROR: checksum mismatch" in drill.stderr and "manifest.json" in drill.stderr, drill.stderr
+        assert "drill: restoring" not in drill.stdout
+    finally:
+        assert bucket.rclone("rcat", manifest, stdin=original).rc == 0
+
+
+def docker(*args):
+    subprocess.run(["docker", *args], check=True, capture_output=True, timeout=120)
+
+
+def test_a_copy_missed_while_s3_was_down_is_made_by_the_next_run(host, bucket):
+    host.run(f"rm -f {NOTIFY_LOG}")
+    before = bucket.complete()
+    docker("stop", "-t", "5", S3["keel_s3_container"])
+    # rclone would retry for about a minute before it gives up: once here, through the
+    # environment systemd gives the unit (keel-pg-backup passes it on to rclone).
+    host.run("systemctl set-environment RCLONE_RETRIES=1 RCLONE_LOW_LEVEL_RETRIES=1")
+    try:
+        assert run_backup(host).rc != 0
+        assert host.run("systemctl is-failed keel-pg-backup.service").stdout.strip() == "failed"
+        assert "rclone listing failed" in backup_journal(host)
+        wait_notified(host)
+    finally:
+        host.run("systemctl unset-environment RCLONE_RETRIES RCLONE_LOW_LEVEL_RETRIES")
+        docker("start", S3["keel_s3_container"])
+        host.run("systemctl reset-failed keel-pg-backup.service")
+    missed = complete(host, BACKUPS)[-1]
+    assert missed not in before
+    wait_for(lambda: host.run(f"curl -sf {S3['postgres_backup_s3_endpoint']}/minio/health/ready").rc == 0, 60,
+             "MinIO ready again")
+    assert run_backup(host).rc == 0, backup_journal(host)
+    assert f"s3: {missed} copied to" in backup_journal(host)
+    assert missed in bucket.complete()
+    assert bucket.complete() == complete(host, BACKUPS)

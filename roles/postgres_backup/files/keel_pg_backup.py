@@ -7,12 +7,17 @@ Installed by the keel.infra.postgres_backup role, configured by a JSON file it w
            row counts, counted in the COPY data the dump wrote while it wrote it)
            and SHA256SUMS; the folder gets its final name only when complete. Then
            old backups are pruned and the new one is copied off the host (SSH to a
-           forced-command receiver, or S3-compatible storage).
+           forced-command receiver, or S3-compatible storage; a copy an earlier
+           run could not make to S3 goes with it).
   drill    restore the newest (or a named) backup into a scratch container, never
            the live one, in parallel, and compare row counts and sentinel queries
            with the manifest.
   restore  restore a named backup into the LIVE server (needs --confirm).
-  list     show the complete local backups.
+  list     show the complete backups.
+
+drill, restore and list read the local backups, or with --source s3 the copies in
+S3: the backup is downloaded into a scratch folder, checked against its SHA256SUMS
+and removed afterwards (a host that lost its disk restores from there).
 
 Backups of format 1 (one custom-format file per database, counts taken by a second
 scan) stay readable by drill and restore.
@@ -21,6 +26,7 @@ Any error ends the run with a non-zero exit status and a line starting with ERRO
 """
 
 import argparse
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -41,6 +47,8 @@ UTC = dt.timezone.utc  # noqa: UP017
 NAME_RE = re.compile(r"^\d{8}T\d{6}Z$")
 NAME_FMT = "%Y%m%dT%H%M%SZ"
 PARTIAL = ".partial-"
+# Scratch folders of backups downloaded from S3 (.fetch-<pid>-...), in the backup folder.
+FETCH = ".fetch-"
 SUMS = "SHA256SUMS"
 MANIFEST = "manifest.json"
 # Manifest format 2: a directory-format dump per database, counts taken from its data.
@@ -79,8 +87,9 @@ def log(msg):
     print(msg, flush=True)
 
 
-def run(cmd, *, stdin=None, stdout=subprocess.PIPE, timeout=None, what=None):
-    proc = subprocess.run(cmd, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE, timeout=timeout, check=False)
+def run(cmd, *, stdin=None, stdout=subprocess.PIPE, timeout=None, what=None, env=None):
+    proc = subprocess.run(cmd, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE, timeout=timeout, check=False,
+                          env=env)
     if proc.returncode != 0:
         err = proc.stderr.decode(errors="replace").strip()
         raise Failure(f"{what or cmd[0]} failed (exit {proc.returncode}): {err[-2000:]}")
@@ -480,36 +489,146 @@ def copy_off_host(cfg, root, name):
         copy_to_s3(target, root, name, cfg["retention_days"])
 
 
+def read_env_file(path):
+    """The KEY=VALUE lines of `path` as a dict: no quoting, a value is the rest of its line."""
+    env = {}
+    for number, line in enumerate(Path(path).read_text().splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip():
+            raise Failure(f"{path}, line {number}: not a KEY=VALUE line")
+        env[key.strip()] = value
+    return env
+
+
+class S3:
+    """This host's copies in S3-compatible storage, through rclone's on-the-fly S3 remote.
+
+    One folder per backup under bucket/prefix; a copy is complete when its SHA256SUMS
+    is there (uploaded last). rclone's options (endpoint, keys) come from the root-only
+    file the role writes, read here and given to rclone alone: the keys are on no
+    command line and in no other program's environment, and a drill or restore run by
+    a playbook finds them as the systemd unit does.
+    """
+
+    def __init__(self, target):
+        self.base = f":s3:{target['bucket']}/{target['prefix'].strip('/')}".rstrip("/")
+        # No rclone.conf: the remote is described by the variables alone.
+        self.env = {**os.environ, "RCLONE_CONFIG": "/dev/null", **read_env_file(target["env_file"])}
+
+    def rclone(self, *args, what):
+        return run(["rclone", *args], env=self.env, what=f"rclone {what}")
+
+    def folders(self):
+        """Names of the backup folders in S3, complete or not."""
+        entries = self.rclone("lsf", "--dirs-only", self.base, what="listing").split()
+        return sorted(e.rstrip("/") for e in entries if NAME_RE.match(e.rstrip("/")))
+
+    def complete(self):
+        """Names of the complete copies (their SHA256SUMS is there), oldest first."""
+        found = self.rclone("lsf", "--files-only", "--max-depth", "2", "--include", f"/*/{SUMS}", self.base,
+                            what="listing").split()
+        return sorted(entry.split("/")[0] for entry in found if NAME_RE.match(entry.split("/")[0]))
+
+    def upload(self, root, name):
+        dest = f"{self.base}/{name}"
+        self.rclone("copy", "--exclude", f"/{SUMS}", str(root / name), dest, what=f"copy of {name}")
+        self.rclone("check", "--one-way", "--exclude", f"/{SUMS}", str(root / name), dest, what=f"check of {name}")
+        # Last, once the rest is checked: from now on the copy counts as complete.
+        self.rclone("copyto", str(root / name / SUMS), f"{dest}/{SUMS}", what=f"copy of {name}/{SUMS}")
+
+    def download(self, name, dest):
+        self.rclone("copy", f"{self.base}/{name}", str(dest), what=f"download of {name}")
+
+    def remove(self, name):
+        self.rclone("purge", f"{self.base}/{name}", what=f"removal of {name}")
+
+
 def copy_to_s3(target, root, name, days):
-    """Upload with rclone (S3-compatible endpoint); SHA256SUMS last marks the copy complete."""
-    base = f":s3:{target['bucket']}/{target['prefix'].strip('/')}".rstrip("/")
-    dest = f"{base}/{name}"
-    run(["rclone", "copy", "--exclude", SUMS, str(root / name), dest], what="rclone copy")
-    run(["rclone", "copyto", str(root / name / SUMS), f"{dest}/{SUMS}"], what="rclone copyto")
-    run(["rclone", "check", "--one-way", str(root / name), dest], what="rclone check")
-    listing = run(["rclone", "lsf", "--dirs-only", base], what="rclone lsf")
+    """Upload the new backup, then every kept local backup S3 lacks (newest first); prune the aged copies.
+
+    A run whose upload failed (the storage was down) fails its unit; its backup is
+    complete locally and goes up with the next run, while retention keeps it.
+    """
+    s3 = S3(target)
     cutoff = cutoff_name(days)
-    for entry in listing.split():
-        old = entry.rstrip("/")
-        if NAME_RE.match(old) and old < cutoff and old != name:
-            log(f"retention ({days} days): removing {base}/{old}")
-            run(["rclone", "purge", f"{base}/{old}"], what="rclone purge")
+    there = set(s3.complete())
+    missed = [n for n in complete_backups(root) if n not in there and n >= cutoff and n != name]
+    for current in [name, *reversed(missed)]:
+        s3.upload(root, current)
+        log(f"s3: {current} copied to {s3.base}" + (" (missed by an earlier run)" if current != name else ""))
+    for old in s3.folders():
+        if old < cutoff and old != name:
+            log(f"retention ({days} days): removing {s3.base}/{old}")
+            s3.remove(old)
 
 
 # ------------------------------------------------------------------ restores
-def pick_backup(root, wanted):
-    names = complete_backups(root)
+def choose(names, wanted, where):
+    """`wanted` among the complete backups `names` (oldest first); `latest` or empty: the newest."""
     if not names:
-        raise Failure(f"no complete backup in {root}")
+        raise Failure(f"no complete backup in {where}")
     name = names[-1] if wanted in (None, "", "latest") else wanted
     if name not in names:
-        raise Failure(f"no complete backup named {name} in {root} (there are: {', '.join(names)})")
+        raise Failure(f"no complete backup named {name} in {where} (there are: {', '.join(names)})")
     return name
 
 
+def pick_backup(root, wanted):
+    return choose(complete_backups(root), wanted, root)
+
+
+def remove_stale_fetches(root):
+    """Scratch folders that a drill or restore killed before its end left behind."""
+    for folder in root.glob(FETCH + "*"):
+        pid = folder.name[len(FETCH):].split("-", 1)[0]
+        if not (pid.isdigit() and Path(f"/proc/{pid}").exists()):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def s3_target(cfg):
+    if cfg["target"]["type"] != "s3":
+        raise Failure(f"--source s3: this host copies its backups to {cfg['target']['type']}, not to S3 "
+                      "(postgres_backup_target)")
+    return cfg["target"]
+
+
+@contextlib.contextmanager
+def backup_folder(cfg, wanted, source):
+    """(name, folder, manifest) of the backup a drill or restore reads, checked against its SHA256SUMS.
+
+    source `local`: a complete backup of the backup folder. `s3`: a complete copy in
+    S3, downloaded into a scratch folder beside the local backups (root only, same
+    disk) and removed when the caller is done.
+    """
+    root = Path(cfg["backup_dir"])
+    if source == "local":
+        name = pick_backup(root, wanted)
+        yield name, root / name, verify_sums(root / name)
+        return
+    s3 = S3(s3_target(cfg))
+    name = choose(s3.complete(), wanted, s3.base)
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    remove_stale_fetches(root)
+    scratch = Path(tempfile.mkdtemp(prefix=f"{FETCH}{os.getpid()}-", dir=root))
+    try:
+        t0 = time.monotonic()
+        s3.download(name, scratch / name)
+        manifest = verify_sums(scratch / name)
+        log(f"s3: backup {name} downloaded from {s3.base} and checked in {time.monotonic() - t0:.1f}s")
+        yield name, scratch / name, manifest
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def verify_sums(folder):
+    if not (folder / SUMS).is_file():
+        raise Failure(f"{folder} has no {SUMS}: not a complete backup")
     for line in (folder / SUMS).read_text().splitlines():
         digest, fname = line.split("  ", 1)
+        if not (folder / fname).is_file():
+            raise Failure(f"missing file: {folder / fname} (listed in {SUMS})")
         if sha256(folder / fname) != digest:
             raise Failure(f"checksum mismatch: {folder / fname}")
     return json.loads((folder / MANIFEST).read_text())
@@ -534,25 +653,42 @@ def wait_ready(server, timeout):
     raise Failure(f"the scratch server did not become ready within {timeout}s")
 
 
+def into(database, exists):
+    """pg_restore's target: the database as it is (its objects replaced), or one the dump creates."""
+    return ["--clean", "--if-exists", "-d", database] if exists else ["--create", "-d", "postgres"]
+
+
 def restore_database(server, database, path_in_container, jobs, exists):
-    argv = ["pg_restore", "-U", server.superuser, "--exit-on-error", f"--jobs={jobs}"]
-    argv += ["--clean", "--if-exists", "-d", database] if exists else ["--create", "-d", "postgres"]
+    argv = ["pg_restore", "-U", server.superuser, "--exit-on-error", f"--jobs={jobs}", *into(database, exists)]
     run(server.exec_argv(*argv, path_in_container), what=f"pg_restore of {database}")
 
 
-def drill(cfg, wanted):
+def drill(cfg, wanted, source):
     start = time.monotonic()
-    root = Path(cfg["backup_dir"])
-    name = pick_backup(root, wanted)
-    manifest = verify_sums(root / name)
     image = cfg["drill"]["image"] or run(
         ["docker", "inspect", "--format", "{{.Config.Image}}", live_container(cfg)], what="docker inspect").strip()
+    with backup_folder(cfg, wanted, source) as (name, folder, manifest):
+        problems = drill_in_scratch(cfg, name, folder, manifest, image)
+    seconds = round(time.monotonic() - start, 1)
+    result = {"backup": name, "source": source, "seconds": seconds, "databases": sorted(manifest["databases"]),
+              "ok": not problems, "problems": problems}
+    status = Path(cfg["status_dir"])
+    status.mkdir(parents=True, exist_ok=True)
+    (status / "last-drill.json").write_text(json.dumps(result, indent=2) + "\n")
+    if problems:
+        raise Failure(f"RESTORE DRILL FAILED for backup {name} ({source}) after {seconds}s: " + "; ".join(problems))
+    log(f"drill: backup {name} ({source}) restored and matches its manifest in {seconds}s")
+    return result
+
+
+def drill_in_scratch(cfg, name, folder, manifest, image):
+    """Restore the backup in `folder` into a scratch server from `image`; what differs from its manifest."""
     scratch = f"keel-pg-drill-{os.getpid()}"
     log(f"drill: restoring backup {name} into scratch container {scratch} ({image})")
     run(["docker", "run", "-d", "--rm", "--name", scratch, "--network", "none", "--label", "org.keel.pg-drill=1",
          "--shm-size", "256m", "-e", f"POSTGRES_USER={cfg['superuser']}",
          "-e", f"POSTGRES_PASSWORD={secrets.token_hex(16)}", "-e", "POSTGRES_INITDB_ARGS=--no-sync",
-         "-v", f"{root / name}:/backup:ro", image, *SCRATCH_SETTINGS], what="docker run (scratch server)")
+         "-v", f"{folder}:/backup:ro", image, *SCRATCH_SETTINGS], what="docker run (scratch server)")
     problems = []
     try:
         server = Server(scratch, cfg["superuser"], exec_user="0")
@@ -581,16 +717,7 @@ def drill(cfg, wanted):
                 log(f"drill: sentinel on {check['database']}: {rows[0][0]}")
     finally:
         subprocess.run(["docker", "rm", "-f", "-v", scratch], capture_output=True, check=False)
-    seconds = round(time.monotonic() - start, 1)
-    result = {"backup": name, "seconds": seconds, "databases": sorted(manifest["databases"]),
-              "ok": not problems, "problems": problems}
-    status = Path(cfg["status_dir"])
-    status.mkdir(parents=True, exist_ok=True)
-    (status / "last-drill.json").write_text(json.dumps(result, indent=2) + "\n")
-    if problems:
-        raise Failure(f"RESTORE DRILL FAILED for backup {name} after {seconds}s: " + "; ".join(problems))
-    log(f"drill: backup {name} restored and matches its manifest in {seconds}s")
-    return result
+    return problems
 
 
 def restore_directory(server, folder, fname, database, jobs, exists):
@@ -610,33 +737,36 @@ def restore_directory(server, folder, fname, database, jobs, exists):
         subprocess.run(server.exec_argv("rm", "-rf", tmp), capture_output=True, check=False)
 
 
-def restore(cfg, wanted, databases, confirm):
+def restore(cfg, wanted, databases, confirm, source):
     if not confirm:
         raise Failure("restore overwrites the live databases: repeat with --confirm")
     start = time.monotonic()
-    root = Path(cfg["backup_dir"])
-    name = pick_backup(root, wanted)
-    manifest = verify_sums(root / name)
-    chosen = databases or sorted(manifest["databases"])
-    unknown = sorted(set(chosen) - set(manifest["databases"]))
-    if unknown:
-        raise Failure(f"backup {name} has no dump of {', '.join(unknown)}")
     server = Server(live_container(cfg), cfg["superuser"])
-    present = set(server.databases())
-    for database in chosen:
-        info = manifest["databases"][database]
-        log(f"restore: {database} from backup {name} into the live server")
-        if info.get("format") == "directory":
-            restore_directory(server, root / name, info["file"], database, cfg["restore_jobs"], database in present)
-            continue
-        # Format 1: one custom-format file, streamed to pg_restore.
-        argv = ["pg_restore", "-U", server.superuser, "--exit-on-error"]
-        argv += ["--clean", "--if-exists", "-d", database] if database in present else ["--create", "-d", "postgres"]
-        with open(root / name / info["file"], "rb") as dump:
-            run(server.exec_argv(*argv, interactive=True), stdin=dump, what=f"pg_restore of {database}")
+    with backup_folder(cfg, wanted, source) as (name, folder, manifest):
+        chosen = databases or sorted(manifest["databases"])
+        unknown = sorted(set(chosen) - set(manifest["databases"]))
+        if unknown:
+            raise Failure(f"backup {name} has no dump of {', '.join(unknown)}")
+        present = set(server.databases())
+        for database in chosen:
+            info = manifest["databases"][database]
+            log(f"restore: {database} from backup {name} ({source}) into the live server")
+            if info.get("format") == "directory":
+                restore_directory(server, folder, info["file"], database, cfg["restore_jobs"], database in present)
+                continue
+            # Format 1: one custom-format file, streamed to pg_restore.
+            argv = ["pg_restore", "-U", server.superuser, "--exit-on-error", *into(database, database in present)]
+            with open(folder / info["file"], "rb") as dump:
+                run(server.exec_argv(*argv, interactive=True), stdin=dump, what=f"pg_restore of {database}")
     seconds = round(time.monotonic() - start, 1)
-    log(f"restore: backup {name} restored in {seconds}s")
-    return {"backup": name, "databases": chosen, "seconds": seconds}
+    log(f"restore: backup {name} ({source}) restored in {seconds}s")
+    return {"backup": name, "source": source, "databases": chosen, "seconds": seconds}
+
+
+def list_backups(cfg, source):
+    names = S3(s3_target(cfg)).complete() if source == "s3" else complete_backups(Path(cfg["backup_dir"]))
+    log("\n".join(names))
+    return {"backups": names, "source": source}
 
 
 # ------------------------------------------------------------------ main
@@ -646,13 +776,17 @@ def main(argv=None):
     parser.add_argument("--json", action="store_true", help="print the result as one JSON line at the end")
     sub = parser.add_subparsers(dest="action", required=True)
     sub.add_parser("backup")
-    sub.add_parser("list")
+    sources = {"choices": ["local", "s3"], "help": "the local backups, or the copies in S3 (target s3)"}
+    p_list = sub.add_parser("list")
+    p_list.add_argument("--source", default="local", **sources)
     p_drill = sub.add_parser("drill")
     p_drill.add_argument("--backup", default="latest")
+    p_drill.add_argument("--source", **sources)
     p_restore = sub.add_parser("restore")
     p_restore.add_argument("--backup", required=True)
     p_restore.add_argument("--database", action="append", default=[])
     p_restore.add_argument("--confirm", action="store_true")
+    p_restore.add_argument("--source", default="local", **sources)
     args = parser.parse_args(argv)
     os.umask(0o077)
     try:
@@ -660,12 +794,12 @@ def main(argv=None):
         if args.action == "backup":
             result = backup(cfg)
         elif args.action == "drill":
-            result = drill(cfg, args.backup)
+            # The drill timer runs without --source: the configured one (postgres_backup_drill_source).
+            result = drill(cfg, args.backup, args.source or cfg["drill"].get("source", "local"))
         elif args.action == "restore":
-            result = restore(cfg, args.backup, args.database, args.confirm)
+            result = restore(cfg, args.backup, args.database, args.confirm, args.source)
         else:
-            result = {"backups": complete_backups(Path(cfg["backup_dir"]))}
-            log("\n".join(result["backups"]))
+            result = list_backups(cfg, args.source)
     except (Failure, OSError, ValueError, KeyError, subprocess.SubprocessError) as exc:
         print(f"ERROR: {exc}", file=sys.stderr, flush=True)
         return 1

@@ -429,3 +429,66 @@ def test_the_chaincode_image_follows_the_chaincode_source():
     assert "chaincode/thermotrace/package-lock.json" in names
     assert "chaincode/thermotrace/lib/thermotrace-contract.js" in names
     assert not [name for name in names if "node_modules" in name]
+
+
+@pytest.fixture
+def fake_go(tmp_path, monkeypatch):
+    """A `go` on PATH that logs its arguments and "builds" a binary named after the package into GOBIN."""
+    fake = tmp_path / "gobin-fake"
+    fake.mkdir()
+    calls = tmp_path / "go-calls"
+    (fake / "go").write_text(
+        "#!/bin/sh\n"
+        f'echo "$@" >> {calls}\n'
+        'for last; do :; done\n'
+        'name=${last%@*}; name=${name##*/}; case $name in v[0-9]*) name=$(basename "$(dirname "${last%@*}")");; esac\n'
+        'printf "binary of %s" "$last" > "$GOBIN/$name"\n'
+    )
+    (fake / "go").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}:/usr/bin:/bin")
+    monkeypatch.setattr(tb, "CACHE", tmp_path / "cache")
+    (tmp_path / "cache").mkdir()
+    return calls
+
+
+def test_a_go_binary_is_built_once_per_version_and_flags(fake_go):
+    entry = {"package": "example.org/srv/cmd/server", "version": "v1.2.3", "ldflags": "-X main.Version=1.2.3"}
+    binary = tb.go_binary(entry)
+    assert binary.name == "server"
+    assert binary.read_text() == "binary of example.org/srv/cmd/server@v1.2.3"
+    assert tb.go_binary(entry) == binary
+    calls = fake_go.read_text().splitlines()
+    assert calls == ["install -trimpath -ldflags -s -w -X main.Version=1.2.3 example.org/srv/cmd/server@v1.2.3"]
+    # Another version replaces the cached build.
+    newer = tb.go_binary({**entry, "version": "v1.2.4"})
+    assert newer != binary and newer.exists() and not binary.exists()
+
+
+def test_a_go_binary_of_a_major_version_module_is_named_after_the_command(fake_go):
+    assert tb.go_binary({"package": "example.org/tool/v2", "version": "v2.0.0"}).name == "tool"
+
+
+def test_go_binaries_reach_the_build_context(images_dir, fake_go, monkeypatch):
+    folder = make_image(images_dir, "srv", files={"Dockerfile": "FROM scratch\nCOPY server /\n"})
+    (folder / "image.yml").write_text((folder / "image.yml").read_text()
+                                      + "go_install:\n  - package: example.org/srv/cmd/server\n    version: v1\n")
+    real_run, seen = tb.run, {}
+
+    def run(cmd, **kwargs):  # `docker build` only records its context
+        if cmd[:2] != ["docker", "build"]:
+            return real_run(cmd, **kwargs)
+        seen["server"] = (Path(cmd[-1]) / "server").read_text()
+        return None
+
+    monkeypatch.setattr(tb, "run", run)
+    tb.build_dockerfile(tb.load_images()["srv"], "abc")
+    assert seen["server"] == "binary of example.org/srv/cmd/server@v1"
+    assert not (folder / "server").exists()
+
+
+def test_the_minio_recipe_pins_a_version_and_stamps_it():
+    entry = tb.load_images()["minio"]["go_install"][0]
+    assert entry["package"] == "github.com/minio/minio"
+    # A pseudo-version: MinIO tags no module versions; its commit is stamped into `minio --version`.
+    commit = entry["version"].rsplit("-", 1)[-1]
+    assert f"cmd.CommitID={commit}" in entry["ldflags"]
