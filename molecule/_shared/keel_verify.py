@@ -48,10 +48,14 @@ class PlaybookRun:
         return " ".join(text.split()) in " ".join(self.output.split())
 
     def failure(self, width=4000):
-        """The output from the first failed task on (or its end when none failed), for assertion messages."""
+        """The output from the header of the first failed task on (or its end when none failed), for assertion
+        messages: which task failed, and how."""
         starts = [i for i in (self.output.find("fatal: ["), self.output.find("failed: [")) if i >= 0]
-        start = min(starts) if starts else -1
-        return self.output[start:start + width] if start >= 0 else self.output[-width:]
+        if not starts:
+            return self.output[-width:]
+        start = min(starts)
+        header = self.output.rfind("\nTASK [", 0, start)
+        return self.output[header + 1 if header >= 0 else start:][:width]
 
     def changed(self, host):
         """changed= of host; 0 for a host that no play reached (the run stopped before its play)."""

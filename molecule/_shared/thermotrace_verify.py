@@ -78,3 +78,15 @@ def server_down(container):
         yield host
     finally:
         assert host.run("systemctl start docker.service").rc == 0
+
+
+def channel_config(container, env, orderer_address, ca_org):
+    """The channel's configuration (configtxlator's JSON of its latest config block), fetched on container's host
+    from the orderer at orderer_address as env's identity."""
+    block = f"{BASE}/channels/{CHANNEL}/verify-config.block"  # inside the tools container, which sees BASE
+    out = tools(container, ["peer", "channel", "fetch", "config", block, "-c", CHANNEL, "-o", orderer_address,
+                            "--tls", "--cafile", tls_ca(ca_org)], env)
+    assert out.rc == 0, out.stderr
+    out = tools(container, ["configtxlator", "proto_decode", "--input", block, "--type", "common.Block"])
+    assert out.rc == 0, out.stderr
+    return json.loads(out.stdout)["data"]["data"][0]["payload"]["data"]["config"]

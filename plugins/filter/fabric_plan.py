@@ -9,8 +9,10 @@ from ansible_collections.keel.infra.plugins.module_utils._fabric_network import 
     chaincode_stack,
     configtx,
     connection_profile,
+    consenter_changes,
     export_definitions,
     move_errors,
+    orderer_move_errors,
     orderer_stack,
     peer_stack,
     plan,
@@ -66,6 +68,16 @@ def fabric_move_errors(fabric_plan, leaving):
     return move_errors(fabric_plan, leaving)
 
 
+def fabric_orderer_move_errors(fabric_plan, moving, hosts):
+    """What is wrong with moving orderers (orderer -> the host its keys are on) to other hosts in one run."""
+    return orderer_move_errors(fabric_plan, moving, hosts)
+
+
+def fabric_consenter_changes(fabric_plan, orderer):
+    """fabric_channel_consenter's arguments for each channel the moving orderer orders."""
+    return consenter_changes(fabric_plan, orderer)
+
+
 class FilterModule(object):
     """Hyperledger Fabric network filters."""
 
@@ -73,4 +85,5 @@ class FilterModule(object):
         return {"fabric_plan": fabric_plan, "fabric_admin": fabric_admin, "fabric_configtx": fabric_configtx,
                 "fabric_compose": fabric_compose, "fabric_connection_profile": fabric_connection_profile,
                 "fabric_exports": fabric_exports, "fabric_public": fabric_public,
-                "fabric_move_errors": fabric_move_errors}
+                "fabric_move_errors": fabric_move_errors, "fabric_orderer_move_errors": fabric_orderer_move_errors,
+                "fabric_consenter_changes": fabric_consenter_changes}

@@ -442,6 +442,14 @@ def _local_channels(channels, local_orderers, local_peers, host, orgs, by_fqdn, 
              "tls_root_cert": n["tls_ca"]}
             for n in mine_p
         ]
+        # The anchor peers of each organization whose admin is here, as the channel must have them
+        # (fabric_channel_anchors: a peer that moved to another port).
+        here["anchor_updates"] = [
+            {"msp_id": orgs[o]["msp_id"], "msp_path": _admin_of(orgs, base_dir, o)["msp"],
+             "anchor_peers": ["%s:%s" % (a["Host"], a["Port"]) for a in here["members"][i]["AnchorPeers"]]}
+            for i, o in enumerate(channel["organizations"])
+            if holders.get(o) == host and any(n["org"] == o for n in mine_p)
+        ]
         if mine_o or mine_p or here["operator"]:
             result.append(here)
     return result
@@ -670,6 +678,19 @@ def public_material(fabric_plan, exported):
     return items
 
 
+def _quorum_errors(fabric_plan, stopping, what):
+    """Channels whose Raft cluster loses its majority while the orderers ``stopping`` are out at once."""
+    errors = []
+    for channel in fabric_plan["channels"]:
+        total = len(channel["orderers"])
+        stopped = sorted(fqdn for fqdn in channel["orderers"] if fqdn in stopping)
+        if stopped and total - len(stopped) < total // 2 + 1:
+            errors.append("moving %s stops %d of the %d orderers of channel %s at once (%s), and Raft needs %d "
+                          "running: move them one at a time, one run each, so that the cluster keeps its quorum"
+                          % (what, len(stopped), total, channel["name"], ", ".join(stopped), total // 2 + 1))
+    return errors
+
+
 def move_errors(fabric_plan, leaving):
     """What is wrong with moving ``leaving`` (organization -> the host its keys leave) all in one run.
 
@@ -677,21 +698,78 @@ def move_errors(fabric_plan, leaving):
     orderers would lose their Raft majority at once cannot be moved that way;
     and an organization's keys cannot go to a host that runs none of its nodes.
     """
-    errors = []
     stopping = set(n["fqdn"] for n in fabric_plan["orderers"] if n["org"] in leaving)
-    for channel in fabric_plan["channels"]:
-        total = len(channel["orderers"])
-        stopped = sorted(fqdn for fqdn in channel["orderers"] if fqdn in stopping)
-        if stopped and total - len(stopped) < total // 2 + 1:
-            errors.append("moving %s stops %d of the %d orderers of channel %s at once (%s), and Raft needs %d "
-                          "running: move them one at a time, one run each, so that the cluster keeps its quorum"
-                          % (", ".join(sorted(set(leaving))), len(stopped), total, channel["name"],
-                             ", ".join(stopped), total // 2 + 1))
+    errors = _quorum_errors(fabric_plan, stopping, ", ".join(sorted(set(leaving))))
     for org, old in sorted(leaving.items()):
         if org not in fabric_plan["holders"]:
             errors.append("%s's keys are on %s, but no node of %s is on any host of this inventory any more: give "
                           "its nodes their new host in fabric_network" % (org, old, org))
     return errors
+
+
+def _org_first_node(fabric_plan, org):
+    """The node that decides where an organization's CA is (_holders): its first peer, else its first orderer."""
+    for kind in ("peers", "orderers"):
+        for node in fabric_plan[kind]:
+            if node["org"] == org and not node["imported"]:
+                return node
+    return None
+
+
+def orderer_move_errors(fabric_plan, moving, hosts):
+    """What is wrong with moving the orderers ``moving`` (orderer -> the host its keys are on) in one run.
+
+    An orderer of an organization whose nodes sit on several hosts gets new keys
+    on its new host, hence a new TLS certificate: a consenter change on every
+    channel it orders. One consenter is replaced per run, and while it is out
+    the others must keep the Raft majority. ``hosts``: the inventory's hosts.
+    """
+    errors = []
+    by_fqdn = dict((n["fqdn"], n) for n in fabric_plan["orderers"])
+    if len(moving) > 1:
+        errors.append("%d orderers move in this run (%s): a consenter change replaces one orderer at a time; give "
+                      "one of them its new host, run, then the next" % (len(moving), ", ".join(sorted(moving))))
+    for fqdn, old in sorted(moving.items()):
+        node = by_fqdn.get(fqdn)
+        if node is None:
+            errors.append("the keys of orderer %s are on %s, but fabric_network has no such orderer any more: "
+                          "removing an orderer from its channels is not supported" % (fqdn, old))
+            continue
+        if node["host"] not in hosts:
+            errors.append("orderer %s moves to %s, which is not a host of this inventory: add it to the inventory "
+                          "(group fabric) first" % (fqdn, node["host"]))
+        first = _org_first_node(fabric_plan, node["org"])
+        if first is not None and first["fqdn"] == fqdn:
+            errors.append("orderer %s is the node of %s that its CA and admin go with (its first peer, else its "
+                          "first orderer): moving it moves the organization's keys, which is "
+                          "playbooks/fabric_move.yml's work, not a consenter change" % (fqdn, node["org"]))
+    stopping = set(fqdn for fqdn in moving if fqdn in by_fqdn)
+    errors.extend(_quorum_errors(fabric_plan, stopping, ", ".join(sorted(stopping))))
+    return errors
+
+
+def consenter_changes(fabric_plan, fqdn):
+    """Arguments of fabric_channel_consenter for each channel that orderer ``fqdn`` orders, run on its
+    organization's CA host (where its new TLS certificate is, and the admin that signs)."""
+    node = [n for n in fabric_plan["orderers"] if n["fqdn"] == fqdn][0]
+    org = fabric_plan["orgs"][node["org"]]
+    org_admin = _admin_paths(org)
+    result = []
+    for channel in fabric_plan["channels"]:
+        if fqdn not in channel["orderers"]:
+            continue
+        staying = [n for n in fabric_plan["orderers"] if n["fqdn"] in channel["orderers"] and n["fqdn"] != fqdn]
+        result.append({
+            "channel": channel["name"], "orderer": fqdn, "port": node["port"],
+            "tls_cert": node["dir"] + "/tls/server.crt", "org_msp_id": node["msp_id"],
+            "endpoints": [n["endpoint"] for n in fabric_plan["orderers"]
+                          if n["org"] == node["org"] and n["fqdn"] in channel["orderers"]],
+            "msp_id": org_admin["msp_id"], "msp_path": org_admin["msp"],
+            "orderer_address": staying[0]["endpoint"] if staying else "",
+            "orderer_tls_root_cert": staying[0]["tls_ca"] if staying else "",
+            "work_dir": "%s/%s/consenters" % (fabric_plan["channel_dir"], channel["name"]),
+        })
+    return result
 
 
 def admin(fabric_plan, org_name):

@@ -17,47 +17,16 @@ description:
     otherwise the module fails and signs nothing.
   - Once the signatures satisfy the channel's C(/Channel/Application/Admins) policy (by default a MAJORITY of the
     current member organizations' admins), the update is submitted (C(peer channel update)) when O(submit) is true.
-author: Keel maintainers (@keel-maintainers)
 extends_documentation_fragment:
   - keel.infra.container_exec
-attributes:
-  check_mode:
-    support: full
-    description: Reads the channel and computes the update; signs and submits nothing.
-  diff_mode:
-    support: none
-    description: RV(adding), RV(signed_by) and RV(needs) say what would change.
+  - keel.infra.fabric_channel_update
 options:
-  channel:
-    description: Name of the channel.
-    type: str
-    required: true
   organizations:
     description:
       - The application organizations the channel must have, as configtx.yaml sections (C(Name), C(ID), C(MSPDir),
         C(Policies), C(AnchorPeers)); the MSP folders are read where the tools run.
     type: list
     elements: dict
-    required: true
-  msp_id:
-    description: MSP ID of the organization that signs here.
-    type: str
-    required: true
-  msp_path:
-    description: MSP folder of that organization's admin.
-    type: path
-    required: true
-  orderer_address:
-    description: An orderer of the channel, C(host:port).
-    type: str
-    required: true
-  orderer_tls_root_cert:
-    description: TLS CA certificate of the orderer's organization.
-    type: path
-    required: true
-  work_dir:
-    description: Folder for the configuration files, the same path on the host and where the tools run.
-    type: path
     required: true
   update_file:
     description:
@@ -77,6 +46,7 @@ options:
     description: Submit the update once enough organizations signed it.
     type: bool
     default: true
+author: Keel maintainers (@keel-maintainers)
 '''
 
 EXAMPLES = r'''
@@ -123,58 +93,28 @@ import json  # noqa: E402
 import os  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.keel.infra.plugins.module_utils._container_exec import (  # noqa: E402
-    ContainerExec,
-    container_exec_argument_spec,
-)
-from ansible_collections.keel.infra.plugins.module_utils._fabric_cli import cli_error, orderer_args  # noqa: E402
 from ansible_collections.keel.infra.plugins.module_utils._fabric_config import (  # noqa: E402
     added_organizations,
     application_members,
-    channel_config,
     envelope,
     envelope_parts,
     majority,
     with_organizations,
 )
+from ansible_collections.keel.infra.plugins.module_utils._fabric_update import (  # noqa: E402
+    ChannelConfigTool,
+    channel_update_argument_spec,
+)
 
 
-class Members(object):
+class Members(ChannelConfigTool):
     def __init__(self, module):
-        self.module = module
-        self.p = module.params
-        self.tools = ContainerExec(module)
-        self.env = {'CORE_PEER_LOCALMSPID': self.p['msp_id'], 'CORE_PEER_MSPCONFIGPATH': self.p['msp_path']}
-        self.orderer = orderer_args(self.p['orderer_address'], self.p['orderer_tls_root_cert'])
-        self.result = {'members': [], 'adding': [], 'signed_by': [], 'needs': 0, 'submitted': False}
-
-    def path(self, name):
-        return os.path.join(self.p['work_dir'], name)
-
-    def run_tool(self, args, what, env=None):
-        rc, out, err = self.tools.run(args, env=env)
-        if rc != 0:
-            self.module.fail_json(msg='could not %s: %s' % (what, cli_error(out, err)), rc=rc, stdout=out,
-                                  stderr=err, **self.result)
-        return out
-
-    def decode(self, path, kind):
-        out = self.run_tool(['configtxlator', 'proto_decode', '--input', path, '--type', kind], 'read %s' % path)
-        return json.loads(out)
-
-    def encode(self, data, path, kind):
-        with open(path + '.json', 'w') as handle:
-            json.dump(data, handle, sort_keys=True)
-        self.run_tool(['configtxlator', 'proto_encode', '--input', path + '.json', '--type', kind, '--output', path],
-                      'write %s' % path)
+        super(Members, self).__init__(module, {'members': [], 'adding': [], 'signed_by': [], 'needs': 0,
+                                               'submitted': False})
 
     def main(self):
         p = self.p
-        if not os.path.isdir(p['work_dir']):
-            os.makedirs(p['work_dir'], 0o755)
-        self.run_tool(['peer', 'channel', 'fetch', 'config', self.path('config.block'), '-c', p['channel']]
-                      + self.orderer, 'fetch the configuration of %s' % p['channel'], env=self.env)
-        config = channel_config(self.decode(self.path('config.block'), 'common.Block'))
+        config = self.fetch_config(p['channel'])
         members = application_members(config)
         self.result.update(members=members, needs=majority(len(members)))
         missing = [org for org in p['organizations'] if org['Name'] not in members]
@@ -192,8 +132,7 @@ class Members(object):
             if p['msp_id'] in members:
                 self.result['signed_by'].append(p['msp_id'])
         if p['submit'] and len(self.result['signed_by']) >= self.result['needs'] and not self.module.check_mode:
-            self.run_tool(['peer', 'channel', 'update', '-f', p['update_file'], '-c', p['channel']] + self.orderer,
-                          'submit the update of %s' % p['channel'], env=self.env)
+            self.submit(p['channel'], p['update_file'])
             self.result['submitted'] = changed = True
         self.module.exit_json(changed=changed, **self.result)
 
@@ -208,12 +147,7 @@ class Members(object):
             out = self.run_tool(['configtxgen', '-configPath', p['work_dir'], '-printOrg', org['Name']],
                                 'describe organization %s' % org['Name'])
             groups[org['Name']] = json.loads(out)
-        self.encode(config, self.path('original.pb'), 'common.Config')
-        self.encode(with_organizations(config, groups), self.path('updated.pb'), 'common.Config')
-        self.run_tool(['configtxlator', 'compute_update', '--channel_id', p['channel'], '--original',
-                       self.path('original.pb'), '--updated', self.path('updated.pb'), '--output',
-                       self.path('config_update.pb')], 'compute the update')
-        return self.decode(self.path('config_update.pb'), 'common.ConfigUpdate')
+        return self.compute_update(p['channel'], config, with_organizations(config, groups))
 
     def read_envelope(self, path, update):
         """(decoded envelope, its signers) of an envelope file that must carry ``update``."""
@@ -256,18 +190,11 @@ class Members(object):
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            channel=dict(type='str', required=True),
+        argument_spec=channel_update_argument_spec(
             organizations=dict(type='list', elements='dict', required=True),
-            msp_id=dict(type='str', required=True),
-            msp_path=dict(type='path', required=True),
-            orderer_address=dict(type='str', required=True),
-            orderer_tls_root_cert=dict(type='path', required=True),
-            work_dir=dict(type='path', required=True),
             update_file=dict(type='path', required=True),
             incoming_files=dict(type='list', elements='path', default=[]),
             submit=dict(type='bool', default=True),
-            **container_exec_argument_spec()
         ),
         supports_check_mode=True,
     )

@@ -11,6 +11,7 @@ import pytest
 import testinfra
 import yaml
 from keel_verify import wait_for
+from thermotrace_verify import channel_config
 
 HOST = "keel-fabric1"
 CHANNEL = "thermotrace"
@@ -198,11 +199,13 @@ def test_bad_network_description_stops_before_any_change(run_playbook, case):
     assert run.says(message), run.output[-3000:]
 
 
-# The seed's phase 1 -> 2: MRO Lab's peer leaves the shared server for MRO Lab's own server (keel-fabric2).
-# Runs last: from here on the network has two servers.
+# The seed's phase 1 -> 2: MRO Lab's peer leaves the shared server for MRO Lab's own server (keel-fabric2),
+# where it listens on another port (its anchor-peer entry follows). Runs last: from here on the network has
+# two servers.
 
 NEW_HOST = "keel-fabric2"
 MRO_PEER = "peer0.mrolab.thermotrace.example"
+MOVED_PORT = 7151
 MRO_DIR = f"{BASE}/mrolab.thermotrace.example"
 
 
@@ -218,6 +221,8 @@ def _move(run_playbook, *args):
     network = _network()
     for node in network["orderers"] + network["peers"]:
         node["host"] = NEW_HOST if node["org"] == "mrolab" else HOST
+        if node["org"] == "mrolab":
+            node["port"] = MOVED_PORT
     variables = {"fabric_network": network, "thermotrace_channel": CHANNEL,
                  "fabric_host_addresses": {HOST: _address(HOST), NEW_HOST: _address(NEW_HOST)}}
     folder = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
@@ -245,7 +250,12 @@ def test_mro_labs_peer_moves_to_its_own_server_with_its_identity_and_ledger(host
     assert new.file(f"{MRO_DIR}/peers/{MRO_PEER}/msp/signcerts/cert.pem").content_string == certificate
     assert new.file(f"{MRO_DIR}/peers/{MRO_PEER}/tls/server.crt").content_string == tls
     assert MRO_PEER in new.run("docker ps --format '{{.Names}}'").stdout.split()
+    PEERS["mrolab"] = ("MROLabMSP", f"{MRO_PEER}:{MOVED_PORT}")
     wait_for(lambda: height(new, "mrolab") >= before, 120, "the moved peer's ledger")
+    # The channel names it as MRO Lab's anchor peer at its new port (an update signed by MRO Lab's admin).
+    config = channel_config(NEW_HOST, _peer_env("mrolab"), "orderer1.orderer.thermotrace.example:8050", "orderer")
+    anchors = config["channel_group"]["groups"]["Application"]["groups"]["MROLabMSP"]["values"]["AnchorPeers"]
+    assert anchors["value"]["anchor_peers"] == [{"host": MRO_PEER, "port": MOVED_PORT}], anchors
     # Invoke (endorsed by both peers, one on each server) and query still work.
     out = wait_for(lambda: succeeded(invoke(host, "recordReading", "SHP-4", "sensor-d", "7.5", "C",
                                             "2026-11-22T14:00:00Z")), 90, "a commit with the moved peer")

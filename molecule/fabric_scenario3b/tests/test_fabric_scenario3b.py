@@ -1,11 +1,14 @@
-"""ThermoTrace scenario 3, option B: one orderer organization, one orderer per server; one server goes down."""
+"""ThermoTrace scenario 3, option B: one orderer organization, one orderer per server; one server goes down;
+then orderer3 moves to a fourth server (a consenter change)."""
 
+import base64
 import json
 import os
 import shlex
 from pathlib import Path
 
 import thermotrace_verify as fabric
+import yaml
 from keel_verify import wait_for
 from thermotrace_verify import BASE, CHANNEL, server, tls_ca, tools
 
@@ -31,6 +34,8 @@ ca.public_key().verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(cert
 print("ok" if cert.public_key().public_numbers() == key.public_key().public_numbers() else "another key")
 """
 
+ORDERERS_SERVERS = ["keel-f3b-orderer1", "keel-f3b-orderer2", "keel-f3b-orderer3", "keel-f3b-orderer4"]
+
 testinfra_hosts = []
 
 
@@ -43,9 +48,10 @@ def peer_env(org):
     return fabric.peer_env(org, msp_id, address)
 
 
-def orderer_height(orderer):
-    """The channel at one orderer, asked on its own server with the orderer's own TLS pair (no admin there)."""
+def orderer_height(orderer, on=None):
+    """The channel at one orderer, asked on its own server (or on) with the orderer's own TLS pair (no admin there)."""
     name, port = ORDERERS[orderer]
+    name = on or name
     return fabric.orderer_channel(name, f"{orderer}.orderer.thermotrace.example:{port + 3}", "orderer",
                                   (f"{node(orderer)}/tls/server.crt", f"{node(orderer)}/tls/server.key"))
 
@@ -93,6 +99,16 @@ def test_each_orderers_certificates_were_issued_by_the_organizations_ca_for_its_
         assert server("keel-f3b-orderer1").file(f"{node(orderer)}/tls/server.crt").content_string == here
 
 
+def readings_at_mrolab(shipment):
+    """The shipment's readings as MRO Lab's peer has them, once it has every block Manufacturer's peer has."""
+    target = peer_height("manufacturer")
+    wait_for(lambda: peer_height("mrolab") >= target, 60, "MRO Lab's peer")
+    out = tools(PEERS["mrolab"][0], ["peer", "chaincode", "query", "-C", CHANNEL, "-n", "thermotrace", "-c",
+                                     json.dumps({"function": "getShipmentHistory", "Args": [shipment]})],
+                peer_env("mrolab"))
+    return [r["value"] for r in json.loads(out.stdout)]
+
+
 def test_each_orderer_is_a_consenter_of_the_channel():
     for orderer in ORDERERS:
         info = orderer_height(orderer)
@@ -102,12 +118,7 @@ def test_each_orderer_is_a_consenter_of_the_channel():
 def test_a_reading_commits_and_is_read_through_the_other_organization():
     out = invoke("SHP-3B1", "4.1")
     assert out and "status:200" in out.stderr
-    target = peer_height("manufacturer")
-    wait_for(lambda: peer_height("mrolab") >= target, 60, "MRO Lab's peer")
-    out = tools(PEERS["mrolab"][0], ["peer", "chaincode", "query", "-C", CHANNEL, "-n", "thermotrace", "-c",
-                                     json.dumps({"function": "getShipmentHistory", "Args": ["SHP-3B1"]})],
-                peer_env("mrolab"))
-    assert [r["value"] for r in json.loads(out.stdout)] == [4.1]
+    assert readings_at_mrolab("SHP-3B1") == [4.1]
 
 
 def test_with_orderer3s_server_down_readings_commit_and_it_catches_up_when_back():
@@ -129,3 +140,89 @@ def test_check_mode_on_the_converged_layout_changes_nothing(run_playbook):
     assert run.rc == 0, run.failure()
     assert {host: recap["changed"] for host, recap in run.recaps().items()} == {
         f"orderer{n}.thermotrace.example": 0 for n in (1, 2, 3)}, run.output[-5000:]
+
+
+# Last: orderer3 moves to a fourth server (keel-f3b-orderer4, in the inventory and idle until now) with new keys
+# made there: playbooks/fabric_move_orderer.yml replaces its consenter on the channel, one orderer at a time.
+
+NEW_SERVER = "keel-f3b-orderer4"
+ORDERER3 = "orderer3.orderer.thermotrace.example"
+SERVERS = [f"orderer{n}.thermotrace.example" for n in (1, 2, 3, 4)]
+ORDERER_ADMIN = {"CORE_PEER_LOCALMSPID": "OrdererMSP",
+                 "CORE_PEER_MSPCONFIGPATH": f"{ORDERER_ORG}/admins/admin.orderer.thermotrace.example/msp"}
+
+
+def _move(run_playbook, *args):
+    """playbooks/fabric_move_orderer.yml with orderer3 given the fourth server, as its operator would edit the
+    inventory (the server in group fabric, thermotrace_server3 pointing at it)."""
+    (EPHEMERAL / "four-servers.yml").write_text(yaml.safe_dump({"all": {"children": {"fabric": {"hosts": {
+        name: None for name in SERVERS}}}}}))
+    return run_playbook(
+        PROJECT / "playbooks/fabric_move_orderer.yml", "-e", f"@{PROJECT}/.testbed/supply.yml",
+        "-e", f"@{PROJECT}/molecule/fabric_scenario2/vars/test.yml", "-e", "thermotrace_server3=" + SERVERS[3], *args,
+        inventory=[PROJECT / "inventories/scenario3b", EPHEMERAL / "inventory-scenario3b.yml",
+                   EPHEMERAL / "four-servers.yml"], cwd=PROJECT, timeout=1200)
+
+
+def test_orderer3_moves_to_a_fourth_server_by_a_consenter_change(run_playbook):
+    old, new = server("keel-f3b-orderer3"), server(NEW_SERVER)
+    old_cert = old.file(f"{node('orderer3')}/tls/server.crt").content_string
+    run = _move(run_playbook)
+    assert run.rc == 0, run.failure()
+    # The new server made orderer3's keys; the organization's CA issued its certificates for them.
+    assert private_keys(NEW_SERVER) == sorted(f"orderers/{ORDERER3}/{rel}"
+                                              for rel in ("msp/keystore/priv_sk", "tls/server.key"))
+    for files in (("tls/server.crt", "tls/server.key", "tls/ca.crt"),
+                  ("msp/signcerts/cert.pem", "msp/keystore/priv_sk", "msp/cacerts/ca.crt")):
+        paths = " ".join(f"{node('orderer3')}/{rel}" for rel in files)
+        out = new.run(f"python3 -c {shlex.quote(FOR_KEY_FROM_CA)} {paths}")
+        assert out.rc == 0 and out.stdout.strip() == "ok", (files, out.stderr)
+    new_cert = new.file(f"{node('orderer3')}/tls/server.crt").content_string
+    assert new_cert != old_cert
+    # The channel names the new certificate for orderer3, which the other servers reach on the new server.
+    config = fabric.channel_config("keel-f3b-orderer1", ORDERER_ADMIN, "orderer1.orderer.thermotrace.example:8050",
+                                   "orderer")
+    consenters = config["channel_group"]["groups"]["Orderer"]["values"]["ConsensusType"]["value"]["metadata"][
+        "consenters"]
+    mine = [c for c in consenters if c["host"] == ORDERER3]
+    assert len(consenters) == 3 and len(mine) == 1 and mine[0]["port"] == 10050, consenters
+    assert base64.b64decode(mine[0]["server_tls_cert"]).decode() == new_cert
+    assert base64.b64decode(mine[0]["client_tls_cert"]).decode() == new_cert
+    address = server("keel-f3b-orderer1").run(f"docker exec thermotrace-tools getent hosts {ORDERER3}").stdout.split()
+    new_address = new.run("hostname -I").stdout.split()
+    assert address and address[0] in new_address, (address, new_address)
+    # The old server runs no orderer3, keeps no ledger and no key of it.
+    assert ORDERER3 not in old.run("docker ps -a --format '{{.Names}}'").stdout.split()
+    assert "thermotrace-orderers_" + ORDERER3 not in old.run("docker volume ls -q").stdout.split()
+    assert private_keys("keel-f3b-orderer3") == []
+    # A reading commits and is read; orderer3 on its new server has every block and orders a transaction itself.
+    out = wait_for(lambda: invoke("SHP-3B5", "4.5"), 120, "a commit after the move")
+    assert "status:200" in out.stderr
+    target = orderer_height("orderer1")["height"]
+    wait_for(lambda: (orderer_height("orderer3", NEW_SERVER) or {}).get("height", 0) >= target, 120,
+             "orderer3 on its new server to catch up")
+    info = orderer_height("orderer3", NEW_SERVER)
+    assert info["status"] == "active" and info["consensusRelation"] == "consenter", info
+    assert wait_for(lambda: invoke("SHP-3B6", "4.6", orderer="orderer3"), 120, "a commit through the moved orderer3")
+    assert readings_at_mrolab("SHP-3B6") == [4.6]
+
+
+def test_a_second_move_run_changes_nothing(run_playbook):
+    run = _move(run_playbook)
+    assert run.rc == 0, run.failure()
+    assert {host: recap["changed"] for host, recap in run.recaps().items()} == {name: 0 for name in SERVERS}, (
+        run.output[-5000:])
+
+
+def test_moving_two_orderers_in_one_run_is_refused_before_any_change(run_playbook):
+    network = yaml.safe_load((PROJECT / "inventories/scenario3b/group_vars/fabric/network.yml").read_text())[
+        "fabric_network"]
+    network["orderers"][1]["host"] = SERVERS[3]
+    network["orderers"][2]["host"] = SERVERS[0]
+    (EPHEMERAL / "two-orderers-moved.json").write_text(json.dumps({"fabric_network": network}))
+    before = {name: server(name).run("docker ps -q | sort").stdout for name in ORDERERS_SERVERS}
+    run = _move(run_playbook, "-e", f"@{EPHEMERAL / 'two-orderers-moved.json'}")
+    assert run.rc != 0
+    assert run.says("2 orderers move in this run"), run.output[-3000:]
+    assert all(recap["changed"] == 0 for recap in run.recaps().values()), run.output[-3000:]
+    assert {name: server(name).run("docker ps -q | sort").stdout for name in ORDERERS_SERVERS} == before

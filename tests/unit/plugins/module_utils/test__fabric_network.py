@@ -63,6 +63,19 @@ def test_channel_operator_is_the_first_orderers_host_and_joins_are_local():
     assert h2["operator"] is False and h2["orderer_joins"] == []
 
 
+def test_each_organization_sets_its_own_anchor_peers_where_its_admin_is():
+    h1 = fn.plan(NETWORK, "h1")["local_channels"][0]
+    [update] = h1["anchor_updates"]
+    assert update["msp_id"] == "ManufacturerMSP" and update["anchor_peers"] == ["peer0.manufacturer.example.com:9051"]
+    assert update["msp_path"].endswith("/admins/admin.manufacturer.example.com/msp")
+    moved = copy.deepcopy(NETWORK)
+    moved["peers"][1]["port"] = 9151
+    assert [u["anchor_peers"] for u in fn.plan(moved, "h2")["local_channels"][0]["anchor_updates"]] == [
+        ["peer0.mrolab.example.com:9151"]]
+    # An organization without peers here sets nothing here.
+    assert fn.plan(NETWORK, "h3")["local_channels"][0]["anchor_updates"] == []
+
+
 def test_chaincode_is_approved_by_local_orgs_and_committed_with_one_peer_per_org():
     cc = fn.plan(NETWORK, "h2")["local_chaincodes"][0]
     assert [o["msp_id"] for o in cc["organizations"]] == ["MROLabMSP"]
@@ -303,3 +316,54 @@ def test_exports_carry_the_certificates_fabric_msp_returned():
     items = fn.public_material(h3, definitions)
     assert [(i["org"], i["held_on"]) for i in items] == [("orderers", "h1")]
     assert items[0]["node_tls_certs"] == {"orderer1.orderer.example.com": "T1", "orderer2.orderer.example.com": "T2"}
+
+
+# One orderer of option B moves to another host: a consenter change, one orderer per run.
+def moved(**hosts):
+    network = copy.deepcopy(OPTION_B)
+    for orderer in network["orderers"]:
+        orderer["host"] = hosts.get(orderer["name"], orderer["host"])
+    return fn.plan(network, "h1")
+
+
+def test_one_orderer_away_from_its_ca_may_move_to_another_host():
+    plan = moved(orderer3="h4")
+    assert fn.orderer_move_errors(plan, {"orderer3.orderer.example.com": "h3"}, ["h1", "h2", "h3", "h4"]) == []
+    # Its organization's CA host now issues its certificates for the keys h4 makes; h3 is not asked any more.
+    assert [m for m in plan["material"] if m["org"] == "orderers"][0]["requests_from"] == ["h2", "h4"]
+
+
+def test_the_consenter_change_of_a_moved_orderer():
+    plan = moved(orderer3="h4")
+    node = "/var/lib/keel/fabric/orderer.example.com"
+    assert fn.consenter_changes(plan, "orderer3.orderer.example.com") == [{
+        "channel": plan["channels"][0]["name"], "orderer": "orderer3.orderer.example.com", "port": 10050,
+        "tls_cert": node + "/orderers/orderer3.orderer.example.com/tls/server.crt", "org_msp_id": "OrdererMSP",
+        "endpoints": ["orderer1.orderer.example.com:8050", "orderer2.orderer.example.com:9050",
+                      "orderer3.orderer.example.com:10050"],
+        "msp_id": "OrdererMSP", "msp_path": node + "/admins/admin.orderer.example.com/msp",
+        "orderer_address": "orderer1.orderer.example.com:8050", "orderer_tls_root_cert": node + "/tlsca/tlsca.crt",
+        "work_dir": "/var/lib/keel/fabric/channels/%s/consenters" % plan["channels"][0]["name"]}]
+
+
+@pytest.mark.parametrize("hosts, moving, inventory, message", [
+    ({"orderer2": "h4", "orderer3": "h1"}, {"orderer2.orderer.example.com": "h2", "orderer3.orderer.example.com": "h3"},
+     ["h1", "h2", "h3", "h4"], "2 orderers move in this run"),
+    ({"orderer2": "h4", "orderer3": "h1"}, {"orderer2.orderer.example.com": "h2", "orderer3.orderer.example.com": "h3"},
+     ["h1", "h2", "h3", "h4"], "stops 2 of the 3 orderers of channel"),
+    ({"orderer3": "h9"}, {"orderer3.orderer.example.com": "h3"}, ["h1", "h2", "h3"], "h9, which is not a host"),
+    ({"orderer1": "h4"}, {"orderer1.orderer.example.com": "h1"}, ["h1", "h2", "h3", "h4"],
+     "playbooks/fabric_move.yml's work"),
+    ({}, {"orderer9.orderer.example.com": "h3"}, ["h1", "h2", "h3"], "no such orderer any more"),
+])
+def test_an_unsafe_orderer_move_is_refused(hosts, moving, inventory, message):
+    errors = fn.orderer_move_errors(moved(**hosts), moving, inventory)
+    assert any(message in error for error in errors), errors
+
+
+def test_two_orderers_of_a_channel_of_two_cannot_be_replaced_without_losing_its_majority():
+    network = copy.deepcopy(OPTION_B)
+    network["orderers"] = network["orderers"][:2]
+    network["orderers"][1]["host"] = "h4"
+    errors = fn.orderer_move_errors(fn.plan(network, "h1"), {"orderer2.orderer.example.com": "h2"}, ["h1", "h2", "h4"])
+    assert any("stops 1 of the 2 orderers" in error for error in errors), errors
