@@ -120,6 +120,15 @@ def host(value):
     return "is not a host name or IP address: use a DNS name such as backup1.example.net, or an address"
 
 
+def ip_network(value):
+    """An IP address or a network in CIDR notation (host bits allowed: 10.1.2.3/8 is 10.0.0.0/8)."""
+    try:
+        ipaddress.ip_network(_text(value), strict=False)
+        return None
+    except ValueError:
+        return "is not an IP address or network: use a form such as 127.0.0.1, 172.16.0.0/12 or fd00::/8"
+
+
 def port(value):
     if isinstance(value, bool) or not str(value).isdigit() or not 1 <= int(value) <= 65535:
         return "is not a port: use a number from 1 to 65535"
@@ -221,7 +230,7 @@ crypt_hash_or_empty = _or_empty(_crypt_hash)
 
 
 RULES = dict((rule.__name__, rule) for rule in (
-    stack_name, login_name, dns_name, host, port, positive_int, docker_size, docker_size_or_empty, jvm_size,
+    stack_name, login_name, dns_name, host, ip_network, port, positive_int, docker_size, docker_size_or_empty, jvm_size,
     pg_identifier, tz_name, email, http_url, http_url_or_empty, absolute_path, env_name, not_empty,
     ssh_public_key, ssh_authorized_key, slug, file_name, server_name, systemd_size, systemd_timespan,
     systemd_timespan_or_empty, time_of_day, crypt_hash_or_empty, email_or_empty,

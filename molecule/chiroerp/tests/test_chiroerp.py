@@ -22,27 +22,41 @@ TEST = yaml.safe_load((SCENARIO / "vars" / "test.yml").read_text())
 SERVICES = DEFAULTS["chiroerp_services"]
 STACK = "/opt/chiroerp"
 GATEWAY = "http://127.0.0.1:8000"
+# The TLS front: nginx on the host, under the host's name, with a certificate from the local ACME
+# server (prepare.yml), whose issuing root the tests fetch from its management port.
+HOST = "keel-c-tier1"
+FRONT = f"https://{HOST}"
+ACME_TLS_CA = "/usr/local/share/keel-test/pebble-tls-ca.pem"
+ACME_ROOT = "/root/pebble-root.pem"
+S3 = yaml.safe_load((SCENARIO / "vars" / "s3.yml").read_text())
+DRILL = ROOT / "playbooks" / "postgres_restore_drill.yml"
 PROMETHEUS = "http://127.0.0.1:9090"
 RUN = uuid.uuid4().hex[:12]
 
-# An HTTP call from the host itself (it has Python, not curl): status and JSON or text.
+# An HTTP call from the host itself (it has Python, not curl): status, JSON or text, and a
+# redirect's Location (redirects are not followed). HTTPS trusts only the CA file given.
 HTTP = """
-import json, sys, urllib.request, urllib.error
-method, url, body, request_id = sys.argv[1:5]
+import json, ssl, sys, urllib.request, urllib.error
+method, url, body, request_id, cafile = sys.argv[1:6]
+class Stay(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args):
+        return None
+handlers = [Stay()] + ([urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=cafile))]
+                       if cafile else [])
 headers = {"Content-Type": "application/json", **({"X-Request-Id": request_id} if request_id else {})}
 req = urllib.request.Request(url, method=method, data=body.encode() if body else None, headers=headers)
 try:
-    with urllib.request.urlopen(req, timeout=60) as resp:
-        status, text = resp.status, resp.read().decode()
+    with urllib.request.build_opener(*handlers).open(req, timeout=60) as resp:
+        status, text, location = resp.status, resp.read().decode(), None
 except urllib.error.HTTPError as err:
-    status, text = err.code, err.read().decode()
-print(json.dumps({"status": status, "text": text}))
+    status, text, location = err.code, err.read().decode(), err.headers.get("Location")
+print(json.dumps({"status": status, "text": text, "location": location}))
 """
 
 
-def http(host, method, url, body="", request_id=""):
-    cmd = host.run("python3 -c %s %s %s %s %s" % (shlex.quote(HTTP), method, shlex.quote(url), shlex.quote(body),
-                                                  shlex.quote(request_id)))
+def http(host, method, url, body="", request_id="", cafile=""):
+    cmd = host.run("python3 -c %s %s %s %s %s %s" % (shlex.quote(HTTP), method, shlex.quote(url), shlex.quote(body),
+                                                     shlex.quote(request_id), shlex.quote(cafile)))
     assert cmd.rc == 0, cmd.stderr
     answer = json.loads(cmd.stdout)
     try:
@@ -211,6 +225,62 @@ def test_the_limits_are_in_effect_on_the_containers(host):
             assert round(int(quota) / int(period), 3) == float(table["cpus"]), service
 
 
+@pytest.fixture(scope="module")
+def acme_root(host):
+    """The root the local ACME server issues under, saved on the host."""
+    got = host.run(f"python3 -c 'import ssl, sys, urllib.request; sys.stdout.write(urllib.request.urlopen("
+                   f"\"https://keel-c-pebble:15000/roots/0\", context=ssl.create_default_context("
+                   f"cafile=\"{ACME_TLS_CA}\")).read().decode())' > {ACME_ROOT}")
+    assert got.rc == 0, got.stderr
+    return ACME_ROOT
+
+
+def test_the_gateway_is_served_over_https_with_a_certificate_from_the_acme_server(host, acme_root):
+    # The chain verifies against the ACME server's root (and nothing else is trusted).
+    answer = http(host, "POST", f"{FRONT}/sales/records", json.dumps({"amount": 7}), f"{RUN}-tls", acme_root)
+    assert answer["status"] == 201, answer
+    assert answer["json"]["service"] == "sales-core"
+    # RUN is the test's own hex id, not input.
+    assert psql(host, f"SELECT count(*) FROM sales_core.records WHERE request_id = '{RUN}-tls'") == [["1"]]  # noqa: S608
+    # Without that root the certificate is not trusted: no fallback to anything else.
+    untrusted = host.run("python3 -c %s" % shlex.quote(
+        f"import urllib.request; urllib.request.urlopen('{FRONT}/health', timeout=10)"))
+    assert untrusted.rc != 0 and "CERTIFICATE_VERIFY_FAILED" in untrusted.stderr
+
+
+def test_http_is_redirected_to_https(host):
+    answer = http(host, "GET", f"http://{HOST}/finance/records?x=1")
+    assert answer["status"] == 301, answer
+    assert answer["location"] == f"{FRONT}/finance/records?x=1"
+
+
+def test_the_gateway_listens_on_loopback_only_and_sees_the_clients_address(host, acme_root):
+    address = next(a for a in host.interface.default().addresses if "." in a)
+    reach = "import socket; socket.create_connection((%r, 8000), timeout=5)"
+    assert host.run("python3 -c %s" % shlex.quote(reach % "127.0.0.1")).rc == 0
+    assert host.run("python3 -c %s" % shlex.quote(reach % address)).rc != 0
+    # Through the front, the gateway logs the client's address (X-Forwarded-For from a trusted
+    # proxy), not the engine's bridge address the request arrives from. (Its own /health is not logged.)
+    marker = f"{RUN}-client"
+    assert http(host, "GET", f"{FRONT}/finance/health?{marker}", cafile=acme_root)["status"] == 200
+    logged = wait_for(lambda: [line for line in host.run(f"docker logs {container('api-gateway')} 2>&1").stdout
+                               .splitlines() if marker in line], 30, "the gateway's log line of the request")
+    assert logged[-1].split()[0] == address, logged
+
+
+def test_a_backup_lands_in_s3_and_a_drill_restores_it_from_there(host, run_playbook):
+    backup = host.run("systemctl start keel-pg-backup.service")
+    assert backup.rc == 0, host.run("journalctl -u keel-pg-backup.service -n 40 --no-pager").stdout
+    local = json.loads(host.check_output("keel-pg-backup --json list").splitlines()[-1])["backups"]
+    in_s3 = json.loads(host.check_output("keel-pg-backup --json list --source s3").splitlines()[-1])["backups"]
+    # A copy counts as complete in S3 once its SHA256SUMS is there, uploaded after `rclone check`.
+    assert local and in_s3[-1] == local[-1]
+    assert f"s3: {local[-1]} copied to" in host.check_output("journalctl -u keel-pg-backup.service -n 40 --no-pager")
+    drill = run_playbook(DRILL, "-e", "postgres_drill_source=s3")
+    assert drill.rc == 0, drill.failure()
+    assert drill.says(f"Backup {local[-1]} (s3) restored into a scratch server and matches its manifest (chiroerp)")
+
+
 def _refused(host, run_playbook, *args):
     compose = host.file(f"{STACK}/compose.yaml").content_string
     run = run_playbook(CONVERGE, *args)
@@ -242,10 +312,14 @@ def _services_with(**change):
 @pytest.mark.parametrize(("extra", "message"), [
     (_services_with(port=8081), "port 8081 is wanted by finance-gl and by sales-core: give one of them another port"),
     ('{"chiroerp_gateway_port": 9090}', "port 9090 is wanted by api-gateway and by prometheus"),
+    ('{"chiroerp_gateway_port": 443}', "port 443 is wanted by api-gateway and by nginx (HTTPS)"),
+    ('{"chiroerp_gateway_trusted_proxies": ["docker0"]}',
+     "chiroerp_gateway_trusted_proxies ['docker0'] has an item 'docker0' that is not an IP address or network"),
     (_services_with(schema="Sales-Core"), "has an item 'Sales-Core' that is not a name Keel lets Postgres use"),
     ('{"chiroerp_kafka_topics": [{"name": "sales.order.created"}, {"name": "hr.payroll.run"}]}',
      'chiroerp_kafka_topics holds ["hr.payroll.run"], in no service\'s list of chiroerp_services'),
-], ids=["two services on one port", "gateway on prometheus' port", "schema Postgres rejects", "orphan topic"])
+], ids=["two services on one port", "gateway on prometheus' port", "gateway on nginx's port",
+        "proxy that is no address", "schema Postgres rejects", "orphan topic"])
 def test_bad_input_is_refused_before_any_change(host, run_playbook, extra, message):
     run = _refused(host, run_playbook, "-e", extra)
     assert message in run.output, run.failure()

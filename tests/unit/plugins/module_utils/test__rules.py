@@ -10,7 +10,9 @@ DSA = "ssh-dss AAAAB3NzaC1kc3MAAACBAP1/U4EddRIpUt9KnC7s5Of2EbdSPO9EAMMeP4C2USZpR
 GOOD = [
     ("stack_name", "kafka"), ("stack_name", "erp_2-db"), ("login_name", "deploy"), ("login_name", "_svc-1"),
     ("dns_name", "backup1.example.net"), ("dns_name", "localhost"), ("host", "203.0.113.31"), ("host", "::1"),
-    ("host", "backup1"), ("port", 22), ("port", "65535"), ("positive_int", 5), ("docker_size", "10m"),
+    ("host", "backup1"), ("ip_network", "127.0.0.1"), ("ip_network", "172.16.0.0/12"),
+    ("ip_network", "10.1.2.3/8"), ("ip_network", "fd00::/8"), ("port", 22), ("port", "65535"), ("positive_int", 5),
+    ("docker_size", "10m"),
     ("docker_size", "1.5g"), ("docker_size", "512MiB"), ("docker_size", 1024), ("docker_size", "100 kb"),
     ("docker_size_or_empty", ""), ("jvm_size", "512m"), ("pg_identifier", "finance_gl"), ("tz_name", "Etc/UTC"),
     ("email", "ops@example.net"), ("http_url", "http://apt-cache:3142"), ("http_url", "https://[::1]:5000/v2"),
@@ -26,7 +28,8 @@ GOOD = [
 BAD = [
     ("stack_name", "Kafka"), ("stack_name", "-x"), ("login_name", "Deploy"), ("login_name", "1admin"),
     ("dns_name", "backup 1"), ("dns_name", "-bad.example"), ("dns_name", ""), ("host", "backup host"),
-    ("host", "300.1.1.1.1 x"), ("port", 0), ("port", 70000), ("port", "22a"), ("port", True),
+    ("host", "300.1.1.1.1 x"), ("ip_network", "172.16.0.0/33"),
+    ("ip_network", "docker0"), ("ip_network", 12), ("port", 0), ("port", 70000), ("port", "22a"), ("port", True),
     ("positive_int", 0), ("positive_int", -3), ("docker_size", "10 MB-ish"), ("docker_size", "ten"),
     ("docker_size", "0"), ("docker_size", "1.2.3m"), ("docker_size", "10x"), ("docker_size", ""),
     ("jvm_size", "1.5g"), ("jvm_size", "512 m"), ("pg_identifier", "Finance"), ("pg_identifier", "a-b"),
