@@ -196,10 +196,15 @@ def test_a_third_organization_joins_the_running_channel_and_its_peer_endorses(ru
     run = members_run(run_playbook, "mrolab")
     assert run.rc == 0, run.failure()
     assert run.says("CarrierMSP added, signed by ManufacturerMSP, MROLabMSP"), run.output[-3000:]
-    # 4. Carrier converges its part: its peer joins, its organization approves the committed chaincode.
+    # 4. Carrier converges its part: its peer joins, its admin names its anchor peer (the update that added
+    #    Carrier carries none), its organization approves the committed chaincode.
     run = org_run(run_playbook, "carrier", "scenario2.yml")
     assert run.rc == 0, run.failure()
     wait_for(lambda: height("carrier") >= height("manufacturer"), 60, "Carrier's peer to catch up")
+    config = fabric.channel_config("keel-f2-carrier", admin_env("carrier"), "orderer1.orderer.thermotrace.example:8050",
+                                   "orderer")
+    anchors = config["channel_group"]["groups"]["Application"]["groups"]["CarrierMSP"]["values"]["AnchorPeers"]
+    assert anchors["value"]["anchor_peers"] == [{"host": "peer0.carrier.thermotrace.example", "port": 11051}]
     # 5. A reading endorsed by Carrier's and MRO Lab's peers (2 of 3: the channel's majority) commits.
     cmd = ["peer", "chaincode", "invoke", "-o", "orderer2.orderer.thermotrace.example:9050", "--tls", "--cafile",
            ORDERER_CA, "-C", CHANNEL, "-n", "thermotrace", "--waitForEvent"]
