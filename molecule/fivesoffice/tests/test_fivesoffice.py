@@ -162,6 +162,12 @@ def test_security_updates_are_applied_automatically(host):
     assert 'APT::Periodic::Unattended-Upgrade "1";' in host.check_output("apt-config dump APT::Periodic")
 
 
+def test_the_checklist_restored_the_newest_backup_by_a_drill(host):
+    listed = json.loads(host.check_output("keel-pg-backup --json list").splitlines()[-1])
+    assert listed["backups"], listed
+    assert listed["last_drill"]["ok"] is True and listed["last_drill"]["backup"] == listed["backups"][-1], listed
+
+
 def test_a_backup_lands_in_s3_and_a_drill_restores_it(host, run_playbook):
     assert host.run("systemctl start keel-pg-backup.service").rc == 0, \
         host.run("journalctl -u keel-pg-backup.service -n 40 --no-pager").stdout

@@ -763,10 +763,20 @@ def restore(cfg, wanted, databases, confirm, source):
     return {"backup": name, "source": source, "databases": chosen, "seconds": seconds}
 
 
+def last_drill(cfg):
+    """The result of the last drill (last-drill.json), or None when none ran."""
+    if not cfg.get("status_dir"):
+        return None
+    try:
+        return json.loads((Path(cfg["status_dir"]) / "last-drill.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def list_backups(cfg, source):
     names = S3(s3_target(cfg)).complete() if source == "s3" else complete_backups(Path(cfg["backup_dir"]))
     log("\n".join(names))
-    return {"backups": names, "source": source}
+    return {"backups": names, "source": source, "last_drill": last_drill(cfg)}
 
 
 # ------------------------------------------------------------------ main

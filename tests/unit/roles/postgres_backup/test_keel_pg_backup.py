@@ -333,7 +333,21 @@ def test_list_reads_s3_with_source_s3(tool, s3, tmp_path, capsys):
     config = tmp_path / "config.json"
     config.write_text(json.dumps(s3["cfg"]))
     assert tool.main(["--config", str(config), "--json", "list", "--source", "s3"]) == 0
-    assert json.loads(capsys.readouterr().out.splitlines()[-1]) == {"backups": ["20250101T000000Z"], "source": "s3"}
+    assert json.loads(capsys.readouterr().out.splitlines()[-1]) == {"backups": ["20250101T000000Z"], "source": "s3",
+                                                                    "last_drill": None}
+
+
+def test_list_tells_the_last_drills_result(tool, tmp_path, capsys):
+    make_backup(tmp_path / "backups", "20250101T000000Z")
+    status = tmp_path / "status"
+    status.mkdir()
+    (status / "last-drill.json").write_text(json.dumps({"backup": "20250101T000000Z", "ok": True}))
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"backup_dir": str(tmp_path / "backups"), "status_dir": str(status)}))
+    assert tool.main(["--config", str(config), "--json", "list"]) == 0
+    listed = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert listed["backups"] == ["20250101T000000Z"] and listed["last_drill"] == {"backup": "20250101T000000Z",
+                                                                                  "ok": True}
 
 
 def test_scratch_folders_of_ended_runs_are_removed(tool, tmp_path):
