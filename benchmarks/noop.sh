@@ -30,8 +30,9 @@ declare -A playbook=(
   [kafka]="kafka.yml roles, 16 topics"
   [fabric_scenario1]="playbooks/scenario1.yml"
   [chiroerp]="playbooks/chiroerp_tier1.yml"
+  [fivesoffice]="playbooks/5soffice.yml"
 )
-order=(host inner_engine compose_stack harden postgres_backup kafka chiroerp fabric_scenario1)
+order=(host inner_engine compose_stack harden postgres_backup kafka chiroerp fivesoffice fabric_scenario1)
 [ $# -gt 0 ] && order=("$@")
 
 fabric=no
