@@ -158,6 +158,11 @@ def test_the_services_run_as_non_root_with_their_secrets_in_a_root_only_env(host
     assert TEST["vault_postgres_listener_password"] not in compose and "${RPC_URL}" in compose
 
 
+def test_the_audit_log_is_kept_in_ten_files_of_50_mb(host):
+    conf = host.file("/etc/audit/auditd.conf").content_string.splitlines()
+    assert {"max_log_file = 50", "num_logs = 10", "max_log_file_action = ROTATE"} <= set(conf), conf
+
+
 def test_security_updates_are_applied_automatically(host):
     assert 'APT::Periodic::Unattended-Upgrade "1";' in host.check_output("apt-config dump APT::Periodic")
 

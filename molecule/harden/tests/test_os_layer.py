@@ -45,6 +45,10 @@ def test_weak_local_passwords_are_refused(host):
 def test_auditd_runs_where_the_kernel_allows_it(host):
     rules = host.file("/etc/audit/rules.d/50-keel.rules").content_string
     assert "-w /usr/bin/sudo -p x -k sudo" in rules
+    # The retention settings (the role's defaults: Debian's own), each once.
+    conf = host.file("/etc/audit/auditd.conf").content_string.splitlines()
+    for line in ("max_log_file = 8", "num_logs = 5", "max_log_file_action = ROTATE"):
+        assert conf.count(line) == 1, line
     if host.run("auditctl -s").rc == 0:
         assert host.service("auditd").is_running
         host.run(f"su - {ADMIN} -c 'sudo -n true'")
