@@ -8,8 +8,10 @@ every scenario, puts this folder on sys.path. A test imports what it needs:
 and gets playbook runs from the `run_playbook` fixture of molecule/conftest.py.
 """
 
+import json
 import os
 import re
+import shlex
 import subprocess
 import time
 
@@ -97,6 +99,22 @@ def wait_for(check, seconds, what):
         if time.monotonic() > deadline:
             raise AssertionError(f"gave up after {seconds}s waiting for {what}")
         time.sleep(1)
+
+
+def curl(runner, *args, cafile):
+    """curl's status code and body on a testinfra host, trusting only the CA file given."""
+    cmd = runner.run("curl -sS --max-time 20 --cacert %s -w '\\n%%{http_code}' %s"
+                     % (shlex.quote(cafile), " ".join(shlex.quote(a) for a in args)))
+    assert cmd.rc == 0, cmd.stderr
+    body, _newline, code = cmd.stdout.rpartition("\n")
+    return int(code), body
+
+
+def call_json(runner, method, url, body=None, *, cafile):
+    """A JSON API call with curl on a testinfra host: the status code and the decoded answer."""
+    args = ["-X", method, url] + (["-H", "Content-Type: application/json", "--data", json.dumps(body)] if body else [])
+    code, text = curl(runner, *args, cafile=cafile)
+    return code, json.loads(text)
 
 
 class KafkaNode:

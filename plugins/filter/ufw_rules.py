@@ -240,12 +240,71 @@ def ufw_admits(rules, address, port, proto="tcp"):
     return False
 
 
+# What a default incoming policy does to a new connection to a published container port.
+_DOCKER_VERDICTS = {"deny": "DROP", "reject": "REJECT", "allow": "RETURN"}
+
+
+def ufw_docker_rules(rules, family, policy="deny", logging="low"):
+    """The DOCKER-USER chain, as iptables-restore lines, that puts published container ports under ufw.
+
+    Docker forwards a connection to a published port to its container (DNAT in PREROUTING, then
+    FORWARD), so ufw's input rules never see it; DOCKER-USER is the chain Docker consults first in
+    FORWARD and never changes. Its rules here: answers and traffic Docker did not DNAT (containers'
+    own connections, routed traffic) go on to Docker's and ufw's chains; so do connections from the
+    containers' bridges (docker0, br-*). A connection from outside to a published port goes on only
+    when an allowed-port item covers its original destination port (conntrack remembers the port
+    before DNAT) and source; any other one gets the default incoming policy. C(limit) items are let
+    in without the rate limit. Only the items of one address family (4 or 6) are written; a chain
+    declaration in an iptables-restore file empties the chain first, so a reload of ufw replaces it.
+    """
+    errors = ufw_rule_errors(rules)
+    if errors:
+        raise AnsibleFilterError("ufw_docker_rules: " + "; ".join(errors))
+    if int(family) not in (4, 6):
+        raise AnsibleFilterError("ufw_docker_rules: family must be 4 or 6, got %r" % (family,))
+    if policy not in _DOCKER_VERDICTS:
+        raise AnsibleFilterError("ufw_docker_rules: policy must be deny, reject or allow, got %r" % (policy,))
+    chain = "-A DOCKER-USER "
+    lines = [
+        "*filter",
+        ":DOCKER-USER - [0:0]",
+        chain + "-m conntrack --ctstate RELATED,ESTABLISHED -j RETURN",
+        chain + "-m conntrack ! --ctstate DNAT -j RETURN",
+        chain + "-i docker0 -j RETURN",
+        chain + "-i br-+ -j RETURN",
+    ]
+    seen = set()
+    for item in rules:
+        src = item.get("src") or "any"
+        if src != "any":
+            network = _network(src)
+            if network.version != int(family):
+                continue
+            src = "" if network.prefixlen == 0 else "-s %s " % network
+        else:
+            src = ""
+        proto = item.get("proto", "tcp")
+        for each in ("tcp", "udp") if proto == "any" else (proto,):
+            line = "%s-p %s %s-m conntrack --ctorigdstport %s -j RETURN" % (chain, each, src, str(item["port"]).strip())
+            if line not in seen:
+                seen.add(line)
+                lines.append(line)
+    verdict = _DOCKER_VERDICTS[policy]
+    if verdict != "RETURN":
+        if logging != "off":
+            lines.append(chain + '-m limit --limit 3/min --limit-burst 10 -j LOG --log-prefix "[UFW DOCKER BLOCK] "')
+        lines.append(chain + "-j " + verdict)
+    lines.append("COMMIT")
+    return lines
+
+
 class FilterModule(object):
     """ufw rule filters."""
 
     def filters(self):
         return {
             "ufw_admits": ufw_admits,
+            "ufw_docker_rules": ufw_docker_rules,
             "ufw_missing_rules": ufw_missing_rules,
             "ufw_rule_errors": ufw_rule_errors,
             "ufw_rules": ufw_rules,

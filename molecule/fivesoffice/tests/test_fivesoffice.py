@@ -9,6 +9,7 @@ import os
 import shlex
 from pathlib import Path
 
+import keel_verify
 import pytest
 import testinfra
 import yaml
@@ -35,19 +36,13 @@ def client():
     return testinfra.get_host(f"ansible://{CLIENT}", ansible_inventory=os.environ["MOLECULE_INVENTORY_FILE"])
 
 
-def curl(runner, *args, cafile=ROOT_CA):
+def curl(runner, *args):
     """curl's status code and body, with only the ACME server's root trusted."""
-    cmd = runner.run("curl -sS --max-time 20 --cacert %s -w '\\n%%{http_code}' %s"
-                     % (cafile, " ".join(shlex.quote(a) for a in args)))
-    assert cmd.rc == 0, cmd.stderr
-    body, _newline, code = cmd.stdout.rpartition("\n")
-    return int(code), body
+    return keel_verify.curl(runner, *args, cafile=ROOT_CA)
 
 
 def call(runner, method, url, body=None):
-    args = ["-X", method, url] + (["-H", "Content-Type: application/json", "--data", json.dumps(body)] if body else [])
-    code, text = curl(runner, *args)
-    return code, json.loads(text)
+    return keel_verify.call_json(runner, method, url, body, cafile=ROOT_CA)
 
 
 def psql(host, query):

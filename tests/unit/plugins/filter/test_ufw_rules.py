@@ -5,6 +5,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.keel.infra.plugins.filter.ufw_rules import (
     FilterModule,
     ufw_admits,
+    ufw_docker_rules,
     ufw_missing_rules,
     ufw_rule_errors,
     ufw_rules,
@@ -32,6 +33,7 @@ USER_RULES = """
 def test_filters_are_registered():
     assert set(FilterModule().filters()) == {
         "ufw_admits",
+        "ufw_docker_rules",
         "ufw_missing_rules",
         "ufw_rule_errors",
         "ufw_rules",
@@ -212,3 +214,62 @@ def test_admits(rules, address, port, expected):
 def test_admits_refuses_a_bad_address():
     with pytest.raises(AnsibleFilterError, match="not an IP address"):
         ufw_admits(DEFAULTS, "keel-h-client", 22)
+
+
+def _docker_rules(lines):
+    """The allow lines of a DOCKER-USER section (those with a port)."""
+    return [line for line in lines if "--ctorigdstport" in line]
+
+
+def test_docker_rules_let_in_what_the_list_lets_in_and_drop_the_rest():
+    lines = ufw_docker_rules(DEFAULTS + [{"port": 5432, "src": "10.0.0.2"}], 4)
+    assert lines[:2] == ["*filter", ":DOCKER-USER - [0:0]"]
+    assert lines[-1] == "COMMIT"
+    assert lines[-2] == "-A DOCKER-USER -j DROP"
+    assert "-A DOCKER-USER -m conntrack ! --ctstate DNAT -j RETURN" in lines
+    assert _docker_rules(lines) == [
+        "-A DOCKER-USER -p tcp -m conntrack --ctorigdstport 22 -j RETURN",
+        "-A DOCKER-USER -p tcp -m conntrack --ctorigdstport 80 -j RETURN",
+        "-A DOCKER-USER -p tcp -m conntrack --ctorigdstport 443 -j RETURN",
+        "-A DOCKER-USER -p tcp -s 10.0.0.2/32 -m conntrack --ctorigdstport 5432 -j RETURN",
+    ]
+    # The answers and the containers' own traffic come before any verdict.
+    assert lines.index("-A DOCKER-USER -i br-+ -j RETURN") < lines.index(_docker_rules(lines)[0])
+
+
+def test_docker_rules_keep_each_family_to_its_own_sources():
+    rules = [{"port": 22}, {"port": 5432, "src": "10.0.0.0/24"}, {"port": 5433, "src": "2001:db8::/64"},
+             {"port": 53, "proto": "any", "src": "::/0"}]
+    four = _docker_rules(ufw_docker_rules(rules, 4))
+    six = _docker_rules(ufw_docker_rules(rules, 6))
+    assert [line.split("--ctorigdstport ")[1] for line in four] == ["22 -j RETURN", "5432 -j RETURN"]
+    assert six == [
+        "-A DOCKER-USER -p tcp -m conntrack --ctorigdstport 22 -j RETURN",
+        "-A DOCKER-USER -p tcp -s 2001:db8::/64 -m conntrack --ctorigdstport 5433 -j RETURN",
+        "-A DOCKER-USER -p tcp -m conntrack --ctorigdstport 53 -j RETURN",
+        "-A DOCKER-USER -p udp -m conntrack --ctorigdstport 53 -j RETURN",
+    ]
+
+
+def test_docker_rules_follow_the_policy_and_the_log_level():
+    assert ufw_docker_rules([{"port": 22}], 4, policy="reject")[-2] == "-A DOCKER-USER -j REJECT"
+    allowed = ufw_docker_rules([{"port": 22}], 4, policy="allow")
+    assert not any("DROP" in line or "REJECT" in line or "LOG" in line for line in allowed)
+    assert any("-j LOG" in line for line in ufw_docker_rules([{"port": 22}], 4))
+    assert not any("-j LOG" in line for line in ufw_docker_rules([{"port": 22}], 4, logging="off"))
+    # A port range and a limit item: the range as conntrack takes it, the limit as an allow.
+    ranged = _docker_rules(ufw_docker_rules([{"port": "6000:6007", "proto": "udp", "limit": True}], 4))
+    assert ranged == ["-A DOCKER-USER -p udp -m conntrack --ctorigdstport 6000:6007 -j RETURN"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (([{"port": 0}], 4), "out of range"),
+        (([{"port": 22}], 5), "family must be 4 or 6"),
+        (([{"port": 22}], 4, "open"), "policy must be"),
+    ],
+)
+def test_docker_rules_refuse_bad_input(args, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        ufw_docker_rules(*args)
