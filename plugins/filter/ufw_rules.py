@@ -111,6 +111,11 @@ def ufw_rules(rules, tag):
     errors = ufw_rule_errors(rules)
     if errors:
         raise AnsibleFilterError("ufw_rules: " + "; ".join(errors))
+    return _normalized(rules, tag)
+
+
+def _normalized(rules, tag):
+    """ufw_rules for items already checked."""
     result = []
     seen = set()
     for item in rules:
@@ -260,10 +265,11 @@ def ufw_docker_rules(rules, family, policy="deny", logging="low"):
     errors = ufw_rule_errors(rules)
     if errors:
         raise AnsibleFilterError("ufw_docker_rules: " + "; ".join(errors))
-    if int(family) not in (4, 6):
+    if str(family) not in ("4", "6"):
         raise AnsibleFilterError("ufw_docker_rules: family must be 4 or 6, got %r" % (family,))
     if policy not in _DOCKER_VERDICTS:
         raise AnsibleFilterError("ufw_docker_rules: policy must be deny, reject or allow, got %r" % (policy,))
+    family = int(family)
     chain = "-A DOCKER-USER "
     lines = [
         "*filter",
@@ -273,21 +279,17 @@ def ufw_docker_rules(rules, family, policy="deny", logging="low"):
         chain + "-i docker0 -j RETURN",
         chain + "-i br-+ -j RETURN",
     ]
-    seen = set()
-    for item in rules:
-        src = item.get("src") or "any"
-        if src != "any":
-            network = _network(src)
-            if network.version != int(family):
+    for rule in _normalized(rules, ""):
+        source = ""
+        if rule["src"] != "any":
+            network = ipaddress.ip_network(rule["src"])
+            if network.version != family:
                 continue
-            src = "" if network.prefixlen == 0 else "-s %s " % network
-        else:
-            src = ""
-        proto = item.get("proto", "tcp")
-        for each in ("tcp", "udp") if proto == "any" else (proto,):
-            line = "%s-p %s %s-m conntrack --ctorigdstport %s -j RETURN" % (chain, each, src, str(item["port"]).strip())
-            if line not in seen:
-                seen.add(line)
+            if network.prefixlen:
+                source = "-s %s " % network
+        for proto in ("tcp", "udp") if rule["proto"] == "any" else (rule["proto"],):
+            line = "%s-p %s %s-m conntrack --ctorigdstport %s -j RETURN" % (chain, proto, source, rule["port"])
+            if line not in lines:  # an allow and a limit item of one port give one line
                 lines.append(line)
     verdict = _DOCKER_VERDICTS[policy]
     if verdict != "RETURN":
