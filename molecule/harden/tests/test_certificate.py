@@ -4,6 +4,7 @@ import re
 
 import pytest
 from harden_helpers import SERVER
+from keel_verify import wait_for
 
 testinfra_hosts = [f"ansible://{SERVER}"]
 
@@ -98,7 +99,7 @@ def test_forced_renewal_replaces_the_certificate_and_reloads_nginx(host, client,
     renew = "certbot renew --force-renewal --no-random-sleep-on-renew --cert-name keel-h-server"
     result = host.run(f"{CERTBOT_ENV} {renew}")
     assert result.rc == 0, result.stdout + result.stderr
-    after = served_serial(client, pebble_root)
-    assert after != before
+    # systemctl reload returns before nginx's new workers serve the new certificate.
+    wait_for(lambda: served_serial(client, pebble_root) != before, 15, "nginx to serve the renewed certificate")
     hook_log = host.check_output(f"journalctl -t keel-certbot --since '{since}' --no-pager -o cat")
     assert "reloaded nginx for /etc/letsencrypt/live/keel-h-server" in hook_log

@@ -106,8 +106,9 @@ def test_fail2ban_spares_an_allow_listed_address(host, ssh, client_address, quic
 def test_fail2ban_bans_a_burst_through_ufw_and_the_ban_expires(host, ssh, client_address, quick_bans):
     fail_logins(ssh, 3)
     assert wait_for(lambda: client_address in banned(host), 20), "the burst was not banned"
-    status = host.check_output("ufw status")
-    assert re.search(rf"REJECT(\s+IN)?\s+{re.escape(client_address)}\b", status), status
+    # fail2ban lists the address as banned before its action has put the rule into ufw.
+    rejected = rf"REJECT(\s+IN)?\s+{re.escape(client_address)}\b"
+    assert wait_for(lambda: re.search(rejected, host.check_output("ufw status")), 10), host.check_output("ufw status")
     probe = ssh.run(f"timeout 5 bash -c '</dev/tcp/{SERVER}/22' && echo open || echo refused")
     assert probe.stdout.strip() == "refused"
     assert wait_for(lambda: client_address not in banned(host), 40), "the ban did not expire"
