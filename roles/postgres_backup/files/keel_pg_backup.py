@@ -1,26 +1,35 @@
-"""keel-pg-backup: dumps of a Postgres server that runs in a container, proven by restores.
+"""keel-pg-backup: dumps of a Postgres server that runs in a container, and snapshots of
+SQLite files, proven by restores.
 
 Installed by the keel.infra.postgres_backup role, configured by a JSON file it writes.
 
   backup   dump every database (directory format, compressed, parallel jobs in one
-           snapshot) and the globals into a dated folder with a manifest (per-table
-           row counts, counted in the COPY data the dump wrote while it wrote it)
-           and SHA256SUMS; the folder gets its final name only when complete. Then
+           snapshot) and the globals, and take a consistent snapshot of each SQLite
+           file (SQLite's online backup API, while the application writes), into a
+           dated folder with a manifest (per-table row counts: for Postgres counted
+           in the COPY data the dump wrote while it wrote it, for SQLite in the
+           snapshot, with its integrity_check) and SHA256SUMS; the folder gets its
+           final name only when complete. Then
            old backups are pruned and the new one is copied off the host (SSH to a
            forced-command receiver, or S3-compatible storage; a copy an earlier
            run could not make to S3 goes with it).
   drill    restore the newest (or a named) backup into a scratch container, never
-           the live one, in parallel, and compare row counts and sentinel queries
-           with the manifest.
-  restore  restore a named backup into the LIVE server (needs --confirm).
-  list     show the complete backups.
+           the live one, in parallel, and each SQLite snapshot into a scratch file,
+           and compare row counts and sentinel queries with the manifest.
+  restore  restore a named backup into the LIVE server, and the SQLite snapshots
+           into the LIVE files (through the backup API: the application may keep
+           them open) (needs --confirm).
+  list     show the complete backups (with --json, what each one holds).
+
+A host without Postgres (postgres: false in the configuration) backs up its SQLite
+files alone and needs no Docker.
 
 drill, restore and list read the local backups, or with --source s3 the copies in
 S3: the backup is downloaded into a scratch folder, checked against its SHA256SUMS
 and removed afterwards (a host that lost its disk restores from there).
 
 Backups of format 1 (one custom-format file per database, counts taken by a second
-scan) stay readable by drill and restore.
+scan) and backups without SQLite files stay readable by drill and restore.
 
 Any error ends the run with a non-zero exit status and a line starting with ERROR.
 """
@@ -28,16 +37,19 @@ Any error ends the run with a non-zero exit status and a line starting with ERRO
 import argparse
 import contextlib
 import datetime as dt
+import gzip
 import hashlib
 import json
 import os
 import re
 import secrets
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import zlib
 from pathlib import Path
 
@@ -47,11 +59,14 @@ UTC = dt.timezone.utc  # noqa: UP017
 NAME_RE = re.compile(r"^\d{8}T\d{6}Z$")
 NAME_FMT = "%Y%m%dT%H%M%SZ"
 PARTIAL = ".partial-"
-# Scratch folders of backups downloaded from S3 (.fetch-<pid>-...), in the backup folder.
+# Scratch folders (.fetch-<pid>-...) in the backup folder: backups downloaded from S3, and
+# the SQLite files a drill or restore unpacks.
 FETCH = ".fetch-"
 SUMS = "SHA256SUMS"
 MANIFEST = "manifest.json"
-# Manifest format 2: a directory-format dump per database, counts taken from its data.
+# Manifest format 2: a directory-format dump per database, counts taken from its data. The
+# SQLite snapshots (key "sqlite") came later without a new number: a backup without the key
+# simply has none, and the Postgres part is read as before.
 FORMAT = 2
 # Where pg_dump writes inside the database container while the host copies it out.
 CONTAINER_TMP = "/tmp/keel-pg-backup"  # noqa: S108 - a path inside the container
@@ -77,6 +92,11 @@ COUNT_SQL = r"""SELECT format('SELECT %L, count(*) FROM %I.%I', format('%I.%I', 
  ORDER BY 1
 \gexec
 """
+# SQLite: how long this tool's connections wait for a lock the application holds, and
+# the tables the counts cover (SQLite's own tables, such as sqlite_sequence, left out).
+SQLITE_BUSY_SECONDS = 60
+SQLITE_TABLES_SQL = r"""SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\'
+ ORDER BY name"""
 
 
 class Failure(Exception):
@@ -392,6 +412,114 @@ def dump_database(server, fs_root, database, dest, cfg, tmp):
         subprocess.run(server.exec_argv("rm", "-rf", tmp), capture_output=True, check=False)
 
 
+# ------------------------------------------------------------------ SQLite files
+def sqlite_connect(path, read_only=False):
+    """A connection to a SQLite file that waits up to SQLITE_BUSY_SECONDS for the application's locks."""
+    if read_only:
+        uri = f"file:{urllib.parse.quote(str(path))}?mode=ro"
+        return contextlib.closing(sqlite3.connect(uri, uri=True, timeout=SQLITE_BUSY_SECONDS))
+    return contextlib.closing(sqlite3.connect(str(path), timeout=SQLITE_BUSY_SECONDS))
+
+
+def sqlite_check(path):
+    """(PRAGMA integrity_check's result, rows per table) of a SQLite file, read-only."""
+    with sqlite_connect(path, read_only=True) as conn:
+        integrity = "; ".join(str(row[0]) for row in conn.execute("PRAGMA integrity_check"))
+        tables = [row[0] for row in conn.execute(SQLITE_TABLES_SQL)]
+        counts = {}
+        for table in tables:
+            quoted = '"' + table.replace('"', '""') + '"'
+            counts[table] = conn.execute(f"SELECT count(*) FROM {quoted}").fetchone()[0]  # noqa: S608 - quoted
+    return integrity, counts
+
+
+def gzip_level(compress):
+    """The gzip level of a compress value GZIP_COMPRESS_RE accepts (pg_dump's): 0 for none."""
+    text = str(compress)
+    if text in ("gzip", "none"):
+        return 6 if text == "gzip" else 0
+    return int(text[-1])
+
+
+def snapshot_sqlite(entry, work, level):
+    """A consistent copy of the live SQLite file entry["path"] in `work`; (file name, manifest entry).
+
+    SQLite's online backup API copies the database in one step, as one read transaction
+    sees it, while the application goes on: in WAL mode its writers do not wait; in
+    rollback-journal mode they wait for the copy, within their busy timeout. The live file
+    is opened read-only. The copy is checked (integrity_check) and counted, then gzipped at
+    the level of the Postgres dumps (a database file holds free space and repeated page
+    layouts that compress well; the drill unpacks it into a scratch file anyway).
+    """
+    name, live = entry["name"], Path(entry["path"])
+    if not live.is_file():
+        raise Failure(f"the SQLite file {live} ({name}) does not exist")
+    start = time.monotonic()
+    stat = live.stat()
+    copy = work / f"sqlite-{name}.db"
+    with sqlite_connect(live, read_only=True) as src, sqlite_connect(copy) as dest:
+        src.backup(dest)
+        # A file of the backup: opened later it must not leave -wal or -shm files beside it.
+        dest.execute("PRAGMA journal_mode=DELETE")
+        version = sqlite3.sqlite_version
+    integrity, counts = sqlite_check(copy)
+    if integrity != "ok":
+        raise Failure(f"integrity_check of the snapshot of {live} ({name}) failed: {integrity[:2000]}")
+    fname = copy.name
+    if level:
+        fname += ".gz"
+        with open(copy, "rb") as raw, gzip.open(work / fname, "wb", compresslevel=level) as packed:
+            shutil.copyfileobj(raw, packed, 1 << 20)
+        copy.unlink()
+    info = {"file": fname, "path": str(live), "tables": counts, "integrity_check": integrity,
+            "size": (work / fname).stat().st_size, "seconds": round(time.monotonic() - start, 1),
+            "sqlite_version": version, "uid": stat.st_uid, "gid": stat.st_gid, "mode": stat.st_mode & 0o7777}
+    log(f"snapshot of {name} ({live}): {len(counts)} tables, {sum(counts.values())} rows, {info['size']} bytes")
+    return fname, info
+
+
+def unpack_sqlite(folder, info, dest):
+    """The snapshot of a backup as a plain SQLite file `dest` (never a live file)."""
+    opener = gzip.open if info["file"].endswith(".gz") else open
+    with opener(folder / info["file"], "rb") as packed, open(dest, "wb") as out:
+        shutil.copyfileobj(packed, out, 1 << 20)
+
+
+# ------------------------------------------------------------------ the backup run
+def dump_postgres(cfg, work, name, manifest, digests, skip):
+    """The globals and a dump of each database into `work`; `skip`: names the SQLite files take."""
+    server = Server(live_container(cfg), cfg["superuser"])
+    present = server.databases()
+    wanted = cfg["databases"] or present
+    missing = sorted(set(wanted) - set(present))
+    if missing:
+        raise Failure(f"database(s) {', '.join(missing)} do not exist on the server (it has: {', '.join(present)})")
+    clash = sorted(set(wanted) & set(skip))
+    if clash:
+        raise Failure(f"{', '.join(clash)}: both a Postgres database and a SQLite file of this name "
+                      "(postgres_backup_sqlite_files): rename the SQLite entry")
+    fs_root = container_root(server.container)
+    # What an interrupted run left in the container (the dump is copied out as it is written).
+    subprocess.run(server.exec_argv("sh", "-c", f"rm -rf {CONTAINER_TMP}-*"), capture_output=True, check=False)
+    manifest["server_version"] = server.query("postgres", "SHOW server_version")[0][0]
+    with open(work / "globals.sql", "wb") as out:
+        run(server.exec_argv("pg_dumpall", "-U", server.superuser, "--globals-only"), stdout=out,
+            what="pg_dumpall --globals-only")
+    manifest["globals"] = "globals.sql"
+    digests["globals.sql"] = sha256(work / "globals.sql")
+    for index, database in enumerate(wanted):
+        fname = f"db-{database}"
+        t0 = time.monotonic()
+        counts, jobs, files = dump_database(server, fs_root, database, work / fname, cfg,
+                                            f"{CONTAINER_TMP}-{name}-{index}")
+        digests.update({f"{fname}/{f}": digest for f, digest in files.items()})
+        size = sum(p.stat().st_size for p in (work / fname).iterdir())
+        manifest["databases"][database] = {"file": fname, "format": "directory", "jobs": jobs, "size": size,
+                                           "seconds": round(time.monotonic() - t0, 1), "tables": counts}
+        log(f"dumped {database}: {len(counts)} tables, {sum(counts.values())} rows, {size} bytes, "
+            f"{jobs} job(s)")
+
+
 def backup(cfg):
     start = time.monotonic()
     root = Path(cfg["backup_dir"])
@@ -399,47 +527,30 @@ def backup(cfg):
     for stale in root.glob(PARTIAL + "*"):
         log(f"removing an unfinished backup of an earlier run: {stale.name}")
         shutil.rmtree(stale)
-    server = Server(live_container(cfg), cfg["superuser"])
-    present = server.databases()
-    wanted = cfg["databases"] or present
-    missing = sorted(set(wanted) - set(present))
-    if missing:
-        raise Failure(f"database(s) {', '.join(missing)} do not exist on the server (it has: {', '.join(present)})")
+    sqlite_files = cfg.get("sqlite", [])
     if not GZIP_COMPRESS_RE.match(str(cfg["compress"])):
         raise Failure(f"compress {cfg['compress']!r}: the row counts are read from gzip or uncompressed data; "
                       "set a gzip level 0-9 (postgres_backup_compress)")
     name = dt.datetime.now(UTC).strftime(NAME_FMT)
     if (root / name).exists():
         raise Failure(f"a backup named {name} already exists")
-    fs_root = container_root(server.container)
-    # What an interrupted run left in the container (the dump is copied out as it is written).
-    subprocess.run(server.exec_argv("sh", "-c", f"rm -rf {CONTAINER_TMP}-*"), capture_output=True, check=False)
     work = root / (PARTIAL + name)
     work.mkdir(mode=0o700)
     try:
         manifest = {"name": name, "format": FORMAT, "created": dt.datetime.now(UTC).isoformat(),
-                    "host": os.uname().nodename, "databases": {}}
-        manifest["server_version"] = server.query("postgres", "SHOW server_version")[0][0]
-        with open(work / "globals.sql", "wb") as out:
-            run(server.exec_argv("pg_dumpall", "-U", server.superuser, "--globals-only"), stdout=out,
-                what="pg_dumpall --globals-only")
-        manifest["globals"] = "globals.sql"
-        digests = {"globals.sql": sha256(work / "globals.sql")}
-        for index, database in enumerate(wanted):
-            fname = f"db-{database}"
-            t0 = time.monotonic()
-            counts, jobs, files = dump_database(server, fs_root, database, work / fname, cfg,
-                                                f"{CONTAINER_TMP}-{name}-{index}")
-            digests.update({f"{fname}/{f}": digest for f, digest in files.items()})
-            size = sum(p.stat().st_size for p in (work / fname).iterdir())
-            manifest["databases"][database] = {"file": fname, "format": "directory", "jobs": jobs, "size": size,
-                                               "seconds": round(time.monotonic() - t0, 1), "tables": counts}
-            log(f"dumped {database}: {len(counts)} tables, {sum(counts.values())} rows, {size} bytes, "
-                f"{jobs} job(s)")
+                    "host": os.uname().nodename, "databases": {}, "sqlite": {}}
+        digests = {}
+        if cfg.get("postgres", True):
+            dump_postgres(cfg, work, name, manifest, digests, [entry["name"] for entry in sqlite_files])
+        for entry in sqlite_files:
+            fname, manifest["sqlite"][entry["name"]] = snapshot_sqlite(entry, work, gzip_level(cfg["compress"]))
+            digests[fname] = sha256(work / fname)
+        if not manifest["databases"] and not manifest["sqlite"]:
+            raise Failure("nothing to back up: no Postgres server (postgres: false) and no SQLite file")
         manifest["seconds"] = round(time.monotonic() - start, 1)
         (work / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         digests[MANIFEST] = sha256(work / MANIFEST)
-        # The data files were hashed while they were copied, not read again.
+        # The data files of the dumps were hashed while they were copied, not read again.
         sums = "".join(f"{digests[f]}  {f}\n" for f in sorted(digests))
         (work / (SUMS + ".tmp")).write_text(sums)
         os.replace(work / (SUMS + ".tmp"), work / SUMS)
@@ -541,6 +652,9 @@ class S3:
     def download(self, name, dest):
         self.rclone("copy", f"{self.base}/{name}", str(dest), what=f"download of {name}")
 
+    def manifest(self, name):
+        return json.loads(self.rclone("cat", f"{self.base}/{name}/{MANIFEST}", what=f"reading {name}/{MANIFEST}"))
+
     def remove(self, name):
         self.rclone("purge", f"{self.base}/{name}", what=f"removal of {name}")
 
@@ -587,6 +701,18 @@ def remove_stale_fetches(root):
             shutil.rmtree(folder, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def scratch_folder(root):
+    """A root-only scratch folder beside the local backups (same disk), removed afterwards."""
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    remove_stale_fetches(root)
+    scratch = Path(tempfile.mkdtemp(prefix=f"{FETCH}{os.getpid()}-", dir=root))
+    try:
+        yield scratch
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def s3_target(cfg):
     if cfg["target"]["type"] != "s3":
         raise Failure(f"--source s3: this host copies its backups to {cfg['target']['type']}, not to S3 "
@@ -609,17 +735,12 @@ def backup_folder(cfg, wanted, source):
         return
     s3 = S3(s3_target(cfg))
     name = choose(s3.complete(), wanted, s3.base)
-    root.mkdir(mode=0o700, parents=True, exist_ok=True)
-    remove_stale_fetches(root)
-    scratch = Path(tempfile.mkdtemp(prefix=f"{FETCH}{os.getpid()}-", dir=root))
-    try:
+    with scratch_folder(root) as scratch:
         t0 = time.monotonic()
         s3.download(name, scratch / name)
         manifest = verify_sums(scratch / name)
         log(f"s3: backup {name} downloaded from {s3.base} and checked in {time.monotonic() - t0:.1f}s")
         yield name, scratch / name, manifest
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def verify_sums(folder):
@@ -663,15 +784,48 @@ def restore_database(server, database, path_in_container, jobs, exists):
     run(server.exec_argv(*argv, path_in_container), what=f"pg_restore of {database}")
 
 
+def count_problems(database, wanted, got):
+    """What differs between the manifest's row counts and the restored copy's."""
+    return [f"{database}: {table}: manifest {wanted.get(table)} rows, restored {got.get(table)}"
+            for table in sorted(set(wanted) | set(got)) if wanted.get(table) != got.get(table)]
+
+
+def sentinel_problem(check, rows):
+    """None when the sentinel query found something (not false, 0 or empty), else what the drill reports."""
+    if not rows or rows[0][0] in ("", "f", "0", None, 0):
+        return f"sentinel check on {check['database']} found nothing: {check['query']}"
+    log(f"drill: sentinel on {check['database']}: {rows[0][0]}")
+    return None
+
+
 def drill(cfg, wanted, source):
     start = time.monotonic()
-    image = cfg["drill"]["image"] or run(
+    # The scratch server's image is needed only for a backup with Postgres dumps; the
+    # live container is asked before any download, as a host with Postgres has one.
+    image = cfg["drill"].get("image") or (run(
         ["docker", "inspect", "--format", "{{.Config.Image}}", live_container(cfg)], what="docker inspect").strip()
+        if cfg.get("postgres", True) else "")
     with backup_folder(cfg, wanted, source) as (name, folder, manifest):
-        problems = drill_in_scratch(cfg, name, folder, manifest, image)
+        sqlite = manifest.get("sqlite", {})
+        # A backup made before a SQLite file was configured has no snapshot of it: its
+        # sentinels are for the backups that do (every backup since, or the run failed).
+        configured = {entry["name"] for entry in cfg.get("sqlite", [])}
+        for check in cfg["drill"]["checks"]:
+            if check["database"] in configured - set(sqlite):
+                log(f"drill: sentinel on {check['database']} left out: backup {name} has no snapshot of it")
+        checks = [check for check in cfg["drill"]["checks"] if check["database"] not in set(sqlite) | configured]
+        problems = drill_sqlite(cfg, folder, manifest)
+        if manifest["databases"]:
+            if not image:
+                raise Failure(f"backup {name} holds Postgres dumps and this host runs no Postgres: set "
+                              "postgres_backup_drill_image for the scratch server")
+            problems += drill_in_scratch(cfg, name, folder, manifest, image, checks)
+        else:
+            problems += [f"sentinel check on {check['database']}: backup {name} holds no database of that name"
+                         for check in checks]
     seconds = round(time.monotonic() - start, 1)
-    result = {"backup": name, "source": source, "seconds": seconds, "databases": sorted(manifest["databases"]),
-              "ok": not problems, "problems": problems}
+    result = {"backup": name, "source": source, "seconds": seconds,
+              "databases": sorted([*manifest["databases"], *sqlite]), "ok": not problems, "problems": problems}
     status = Path(cfg["status_dir"])
     status.mkdir(parents=True, exist_ok=True)
     (status / "last-drill.json").write_text(json.dumps(result, indent=2) + "\n")
@@ -681,7 +835,37 @@ def drill(cfg, wanted, source):
     return result
 
 
-def drill_in_scratch(cfg, name, folder, manifest, image):
+def drill_sqlite(cfg, folder, manifest):
+    """Each SQLite snapshot of the backup in `folder` unpacked into a scratch file (never the live one),
+    checked and counted; what differs from its manifest, and the sentinel checks on its names."""
+    problems = []
+    if not manifest.get("sqlite"):
+        return problems
+    with scratch_folder(Path(cfg["backup_dir"])) as scratch:
+        for database, info in sorted(manifest["sqlite"].items()):
+            copy = scratch / f"{database}.db"
+            unpack_sqlite(folder, info, copy)
+            integrity, got = sqlite_check(copy)
+            if integrity != "ok":
+                problems.append(f"{database}: integrity_check: {integrity[:1000]}")
+            problems += count_problems(database, info["tables"], got)
+            log(f"drill: {database} (SQLite): {len(got)} tables, {sum(got.values())} rows restored")
+            for check in cfg["drill"]["checks"]:
+                if check["database"] != database:
+                    continue
+                try:
+                    with sqlite_connect(copy, read_only=True) as conn:
+                        rows = conn.execute(check["query"]).fetchmany(1)
+                except sqlite3.Error as exc:
+                    problems.append(f"sentinel check on {database} failed: {exc}: {check['query']}")
+                    continue
+                problem = sentinel_problem(check, rows)
+                if problem:
+                    problems.append(problem)
+    return problems
+
+
+def drill_in_scratch(cfg, name, folder, manifest, image, checks):
     """Restore the backup in `folder` into a scratch server from `image`; what differs from its manifest."""
     scratch = f"keel-pg-drill-{os.getpid()}"
     log(f"drill: restoring backup {name} into scratch container {scratch} ({image})")
@@ -704,17 +888,12 @@ def drill_in_scratch(cfg, name, folder, manifest, image):
             restore_database(server, database, f"/backup/{info['file']}", cfg["restore_jobs"],
                              database in present)
             got = server.row_counts(database)
-            for table in sorted(set(info["tables"]) | set(got)):
-                want_n, got_n = info["tables"].get(table), got.get(table)
-                if want_n != got_n:
-                    problems.append(f"{database}: {table}: manifest {want_n} rows, restored {got_n}")
+            problems += count_problems(database, info["tables"], got)
             log(f"drill: {database}: {len(got)} tables, {sum(got.values())} rows restored")
-        for check in cfg["drill"]["checks"]:
-            rows = server.query(check["database"], check["query"])
-            if not rows or rows[0][0] in ("", "f", "0"):
-                problems.append(f"sentinel check on {check['database']} found nothing: {check['query']}")
-            else:
-                log(f"drill: sentinel on {check['database']}: {rows[0][0]}")
+        for check in checks:
+            problem = sentinel_problem(check, server.query(check["database"], check["query"]))
+            if problem:
+                problems.append(problem)
     finally:
         subprocess.run(["docker", "rm", "-f", "-v", scratch], capture_output=True, check=False)
     return problems
@@ -737,18 +916,51 @@ def restore_directory(server, folder, fname, database, jobs, exists):
         subprocess.run(server.exec_argv("rm", "-rf", tmp), capture_output=True, check=False)
 
 
+def restore_sqlite(cfg, folder, name, database, info):
+    """The snapshot back into the LIVE file, through the backup API into the live database.
+
+    The application may keep the file open: the copy takes the database's write lock
+    (waiting up to SQLITE_BUSY_SECONDS for the application's), and its connections see the
+    restored data at their next transaction. The live file's journal mode (WAL) stays. A
+    file that is gone is made anew with the owner and mode it had at the backup.
+    """
+    paths = {entry["name"]: entry["path"] for entry in cfg.get("sqlite", [])}
+    live = Path(paths.get(database, info["path"]))
+    log(f"restore: {database} from backup {name} into the live SQLite file {live}")
+    with scratch_folder(Path(cfg["backup_dir"])) as scratch:
+        copy = scratch / f"{database}.db"
+        unpack_sqlite(folder, info, copy)
+        created = not live.exists()
+        with sqlite_connect(copy, read_only=True) as src, sqlite_connect(live) as dest:
+            src.backup(dest)
+    if created:
+        os.chown(live, info["uid"], info["gid"])
+        os.chmod(live, info["mode"])
+    integrity, got = sqlite_check(live)
+    problems = count_problems(database, info["tables"], got)
+    if integrity != "ok" or problems:
+        raise Failure(f"the restored SQLite file {live} does not match backup {name} (has the application "
+                      f"written since?): integrity_check {integrity[:500]}; " + "; ".join(problems))
+    log(f"restore: {database}: {len(got)} tables, {sum(got.values())} rows, as in the manifest")
+
+
 def restore(cfg, wanted, databases, confirm, source):
     if not confirm:
         raise Failure("restore overwrites the live databases: repeat with --confirm")
     start = time.monotonic()
-    server = Server(live_container(cfg), cfg["superuser"])
     with backup_folder(cfg, wanted, source) as (name, folder, manifest):
-        chosen = databases or sorted(manifest["databases"])
-        unknown = sorted(set(chosen) - set(manifest["databases"]))
+        sqlite = manifest.get("sqlite", {})
+        chosen = databases or sorted(manifest["databases"]) + sorted(sqlite)
+        unknown = sorted(set(chosen) - set(manifest["databases"]) - set(sqlite))
         if unknown:
             raise Failure(f"backup {name} has no dump of {', '.join(unknown)}")
-        present = set(server.databases())
-        for database in chosen:
+        for database in [d for d in chosen if d in sqlite]:
+            restore_sqlite(cfg, folder, name, database, sqlite[database])
+        chosen_pg = [d for d in chosen if d not in sqlite]
+        if chosen_pg:
+            server = Server(live_container(cfg), cfg["superuser"])
+            present = set(server.databases())
+        for database in chosen_pg:
             info = manifest["databases"][database]
             log(f"restore: {database} from backup {name} ({source}) into the live server")
             if info.get("format") == "directory":
@@ -773,10 +985,27 @@ def last_drill(cfg):
         return None
 
 
+def holds(read_manifest):
+    """What a backup holds, its Postgres databases and SQLite files by name; None where its manifest
+    cannot be read (the listing itself goes by SHA256SUMS, as ever, and does not fail for it)."""
+    try:
+        manifest = read_manifest()
+    except (Failure, OSError, ValueError):
+        return None
+    return {"postgres": sorted(manifest.get("databases", {})), "sqlite": sorted(manifest.get("sqlite", {}))}
+
+
 def list_backups(cfg, source):
-    names = S3(s3_target(cfg)).complete() if source == "s3" else complete_backups(Path(cfg["backup_dir"]))
+    if source == "s3":
+        s3 = S3(s3_target(cfg))
+        names = s3.complete()
+        contents = {name: holds(lambda name=name: s3.manifest(name)) for name in names}
+    else:
+        root = Path(cfg["backup_dir"])
+        names = complete_backups(root)
+        contents = {name: holds(lambda name=name: json.loads((root / name / MANIFEST).read_text())) for name in names}
     log("\n".join(names))
-    return {"backups": names, "source": source, "last_drill": last_drill(cfg)}
+    return {"backups": names, "source": source, "last_drill": last_drill(cfg), "contents": contents}
 
 
 # ------------------------------------------------------------------ main
@@ -810,7 +1039,7 @@ def main(argv=None):
             result = restore(cfg, args.backup, args.database, args.confirm, args.source)
         else:
             result = list_backups(cfg, args.source)
-    except (Failure, OSError, ValueError, KeyError, subprocess.SubprocessError) as exc:
+    except (Failure, OSError, ValueError, KeyError, subprocess.SubprocessError, sqlite3.Error) as exc:
         print(f"ERROR: {exc}", file=sys.stderr, flush=True)
         return 1
     if args.json:

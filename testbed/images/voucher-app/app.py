@@ -20,10 +20,18 @@ chain (HTTP on SERVER_PORT), for tests only
   redemption event into the next block
 
 The database: DATABASE_URL (postgresql://host:port/name), DATABASE_USER, DATABASE_PASSWORD.
+Or SQLite, the one-VPS option: DATABASE_URL=sqlite:////data/orders.db (sqlite:/// and an
+absolute path); the backend and the listener then share that one file, in WAL mode, each
+waiting up to SQLITE_BUSY_SECONDS (30) for the other's lock. SQLite has no schemas: the
+listener's tables are CHAIN_SCHEMA_progress and CHAIN_SCHEMA_redemptions. The image runs
+as uid 10001 (user voucher, group 10001): the file's folder, a bind mount from the host,
+must belong to that uid, which then owns the file and its -wal and -shm files too.
 """
 
+import contextlib
 import json
 import os
+import sqlite3
 import sys
 import threading
 import time
@@ -42,10 +50,24 @@ CONFIRMATIONS = int(os.environ.get("CONFIRMATIONS", "3"))
 STALE = int(os.environ.get("LISTENER_STALE_SECONDS", "30"))
 # The stand-in's event id: a real contract's topic is the keccak hash of the event's signature.
 REDEEMED = "0x" + "5e" * 32
+DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://localhost:5432/postgres")
+# sqlite:////data/orders.db -> /data/orders.db; None for Postgres.
+SQLITE = DATABASE_URL[len("sqlite:///"):] if DATABASE_URL.startswith("sqlite:") else None
+SQLITE_BUSY_SECONDS = float(os.environ.get("SQLITE_BUSY_SECONDS", "30"))
+# The SQL that differs: the time now (SQLite keeps it as ISO text in UTC) and a row's age in seconds.
+NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')" if SQLITE else "now()"
+
+
+def age_sql(column):
+    if SQLITE:
+        return "(julianday('now') - julianday(%s)) * 86400.0" % column
+    return "extract(epoch FROM now() - %s)" % column
 
 
 def connect():
-    parts = urllib.parse.urlsplit(os.environ.get("DATABASE_URL", "postgresql://localhost:5432/postgres"))
+    if SQLITE:
+        return sqlite3.connect(SQLITE, timeout=SQLITE_BUSY_SECONDS)
+    parts = urllib.parse.urlsplit(DATABASE_URL)
     return psycopg2.connect(host=parts.hostname or "localhost", port=parts.port or 5432,
                             dbname=parts.path.lstrip("/") or "postgres", user=os.environ.get("DATABASE_USER", ""),
                             password=os.environ.get("DATABASE_PASSWORD", ""), connect_timeout=3,
@@ -53,27 +75,70 @@ def connect():
 
 
 def table(name):
-    """A table of the listener's schema, quoted."""
+    """A table of the listener's schema, quoted (SQLite: a table named with the schema as prefix)."""
+    if SQLITE:
+        return '"%s_%s"' % (SCHEMA, name)
     return sql.Identifier(SCHEMA, name)
 
 
 def statement(text, *tables):
     """text with {} replaced by the listener's tables named."""
+    if SQLITE:
+        return text.format(*map(table, tables))
     return sql.SQL(text).format(*map(table, tables))
 
 
-def query(statement_, args=(), one=False):
+def transaction(*statements):
+    """Run (statement, args) pairs in one transaction; the rows of the last, or None when it returns none."""
+    if not statements:
+        return None
+    if SQLITE:
+        with contextlib.closing(connect()) as conn:
+            with conn:  # one transaction, committed at its end
+                for text, args in statements:
+                    cur = conn.execute(text.replace("%s", "?"), args)
+            return cur.fetchall() if cur.description is not None else None
     with connect() as conn, conn.cursor() as cur:
-        cur.execute(statement_, args)
-        if cur.description is None:
-            return None
-        rows = cur.fetchall()
-        return (rows[0] if rows else None) if one else rows
+        for text, args in statements:
+            cur.execute(text, args)
+        return cur.fetchall() if cur.description is not None else None
+
+
+def query(statement_, args=(), one=False):
+    rows = transaction((statement_, args)) or []
+    return (rows[0] if rows else None) if one else rows
+
+
+def table_exists(name):
+    """Whether the listener made its table `name` (the backend may start first)."""
+    if SQLITE:
+        return query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = %s", (table(name).strip('"'),),
+                     one=True) is not None
+    row = query("SELECT to_regclass(%s)", (SCHEMA + "." + name,), one=True)
+    return bool(row) and row[0] is not None
+
+
+def sqlite_setup():
+    """SQLite: the folder must be writable (the bind mount's owner), the file in WAL mode (readers and the
+    one writer at a time do not block each other; the setting stays in the file)."""
+    folder = os.path.dirname(SQLITE)
+    if not os.path.isabs(SQLITE) or not os.access(folder, os.W_OK):
+        sys.exit("voucher-%s: DATABASE_URL %s: the SQLite file needs an absolute path in a folder uid %d can"
+                 " write" % (MODE, DATABASE_URL, os.getuid()))
+    with contextlib.closing(connect()) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
 
 
 # --- backend -----------------------------------------------------------------------------
 
 def backend_setup():
+    if SQLITE:
+        sqlite_setup()
+        query("CREATE TABLE IF NOT EXISTS orders (order_hash text PRIMARY KEY, site text NOT NULL,"
+              " created_at text NOT NULL DEFAULT (%s), delivered_at text)" % NOW)
+        query("CREATE TABLE IF NOT EXISTS audit_log (id integer PRIMARY KEY AUTOINCREMENT, action text NOT NULL,"
+              " order_hash text NOT NULL, at text NOT NULL DEFAULT (%s))" % NOW)
+        return
     query("CREATE TABLE IF NOT EXISTS orders (order_hash text PRIMARY KEY, site text NOT NULL,"
           " created_at timestamptz NOT NULL DEFAULT now(), delivered_at timestamptz)")
     query("CREATE TABLE IF NOT EXISTS audit_log (id bigserial PRIMARY KEY, action text NOT NULL,"
@@ -82,8 +147,7 @@ def backend_setup():
 
 def redemption(order_hash):
     """The listener's confirmed redemption of an order, None when it has none (or has not started)."""
-    row = query("SELECT to_regclass(%s)", (SCHEMA + ".redemptions",), one=True)
-    if not row or row[0] is None:
+    if not table_exists("redemptions"):
         return None
     return query(statement("SELECT block FROM {} WHERE order_hash = %s", "redemptions"), (order_hash,), one=True)
 
@@ -99,16 +163,16 @@ def order(order_hash):
 
 
 def listener_state():
-    row = query("SELECT to_regclass(%s)", (SCHEMA + ".progress",), one=True)
-    if not row or row[0] is None:
+    if not table_exists("progress"):
         return {"connected": False, "reason": "the listener has not started"}
-    row = query(statement("SELECT last_block, head, confirmations, rpc_ok, last_error,"
-                          " extract(epoch FROM now() - updated_at) FROM {}", "progress"), one=True)
+    row = query(statement("SELECT last_block, head, confirmations, rpc_ok, last_error, "  # noqa: S608 - fixed SQL
+                          + age_sql("updated_at") + " FROM {}", "progress"), one=True)
     if row is None:
         return {"connected": False, "reason": "the listener has not reached the chain yet"}
-    last_block, head, confirmations, rpc_ok, last_error, age = row
-    return {"connected": bool(rpc_ok) and float(age) < STALE, "last_block": last_block, "head": head,
-            "confirmations": confirmations, "seconds_since_update": round(float(age), 1), "last_error": last_error}
+    state = dict(zip(("last_block", "head", "confirmations", "rpc_ok", "last_error", "age"), row, strict=True))
+    return {"connected": bool(state["rpc_ok"]) and float(state["age"]) < STALE, "last_block": state["last_block"],
+            "head": state["head"], "confirmations": state["confirmations"],
+            "seconds_since_update": round(float(state["age"]), 1), "last_error": state["last_error"]}
 
 
 def backend_get(path):
@@ -138,9 +202,9 @@ def backend_post(path, body):
             return 404, {"error": "no such order"}
         if found["status"] != "VALID":
             return 409, {"error": "the order is %s, not VALID" % found["status"]}
-        with connect() as conn, conn.cursor() as cur:
-            cur.execute("UPDATE orders SET delivered_at = now() WHERE order_hash = %s", (parts[2],))
-            cur.execute("INSERT INTO audit_log (action, order_hash) VALUES ('deliver', %s)", (parts[2],))
+        transaction(("UPDATE orders SET delivered_at = %s WHERE order_hash = %%s" % NOW,  # noqa: S608 - fixed SQL
+                     (parts[2],)),
+                    ("INSERT INTO audit_log (action, order_hash) VALUES ('deliver', %s)", (parts[2],)))
         return 200, order(parts[2])
     return 404, {"error": "not found"}
 
@@ -160,6 +224,14 @@ def rpc(method, *params):
 
 
 def listener_setup():
+    if SQLITE:
+        sqlite_setup()
+        query(statement("CREATE TABLE IF NOT EXISTS {} (one integer PRIMARY KEY DEFAULT 1 CHECK (one = 1),"
+                        " last_block integer, head integer, confirmations integer, rpc_ok integer, last_error text,"
+                        " updated_at text NOT NULL DEFAULT (%s))" % NOW, "progress"))
+        query(statement("CREATE TABLE IF NOT EXISTS {} (order_hash text PRIMARY KEY, block integer NOT NULL,"
+                        " tx text, seen_at text NOT NULL DEFAULT (%s))" % NOW, "redemptions"))
+        return
     query(statement("CREATE TABLE IF NOT EXISTS {} (one boolean PRIMARY KEY DEFAULT true CHECK (one),"
                     " last_block bigint, head bigint, confirmations int, rpc_ok boolean, last_error text,"
                     " updated_at timestamptz NOT NULL DEFAULT now())", "progress"))
@@ -172,6 +244,14 @@ def listener_setup():
 
 def progress(**values):
     names = sorted(values)
+    if SQLITE:
+        # The column names are this program's own (progress' keywords), the values parameters. `one`
+        # is given: an integer primary key is SQLite's rowid, which would take the next number otherwise.
+        text = ("INSERT INTO {} (one, %s, updated_at) VALUES (1, %s, %s) ON CONFLICT (one) DO UPDATE SET %s,"  # noqa: S608
+                " updated_at = %s" % (", ".join(names), ", ".join(["?"] * len(names)), NOW,
+                                      ", ".join("%s = excluded.%s" % (n, n) for n in names), NOW))
+        query(statement(text, "progress"), [values[n] for n in names])
+        return
     columns = sql.SQL(", ").join(map(sql.Identifier, names))
     updates = sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(n)) for n in names)
     placeholders = sql.SQL(", ").join([sql.Placeholder()] * len(names))
@@ -192,11 +272,10 @@ def listen():
             if safe > last:
                 logs = rpc("eth_getLogs", {"fromBlock": hex(last + 1), "toBlock": hex(safe),
                                            "address": os.environ.get("CONTRACT_ADDRESS", ""), "topics": [REDEEMED]})
-                with connect() as conn, conn.cursor() as cur:
-                    for log in logs:
-                        cur.execute(statement("INSERT INTO {} (order_hash, block, tx) VALUES (%s, %s, %s)"
-                                              " ON CONFLICT DO NOTHING", "redemptions"),
-                                    (log["topics"][1], int(log["blockNumber"], 16), log.get("transactionHash")))
+                insert = statement("INSERT INTO {} (order_hash, block, tx) VALUES (%s, %s, %s)"
+                                   " ON CONFLICT DO NOTHING", "redemptions")
+                transaction(*[(insert, (log["topics"][1], int(log["blockNumber"], 16), log.get("transactionHash")))
+                              for log in logs])
                 last = safe
             progress(last_block=last, head=head, confirmations=CONFIRMATIONS, rpc_ok=True, last_error=None)
             failures = 0
@@ -289,7 +368,8 @@ class Handler(BaseHTTPRequestHandler):
 def check():
     """The container's health: the HTTP modes answer /health; the listener recorded progress lately."""
     if MODE == "listener":
-        row = query(statement("SELECT extract(epoch FROM now() - updated_at) FROM {}", "progress"), one=True)
+        row = query(statement("SELECT " + age_sql("updated_at") + " FROM {}", "progress"),  # noqa: S608 - fixed SQL
+                    one=True)
         return bool(row) and float(row[0]) < STALE
     try:
         with urllib.request.urlopen("http://127.0.0.1:%d/health" % PORT, timeout=3) as resp:  # noqa: S310

@@ -7,7 +7,10 @@ import importlib.machinery
 import importlib.util
 import json
 import os
+import sqlite3
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -221,6 +224,8 @@ elif command == "check":
 elif command == "copyto":
     path(rest[1]).parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(path(rest[0]), path(rest[1]))
+elif command == "cat":
+    sys.stdout.write(path(rest[0]).read_text())
 elif command == "purge":
     shutil.rmtree(path(rest[0]))
 else:
@@ -333,8 +338,9 @@ def test_list_reads_s3_with_source_s3(tool, s3, tmp_path, capsys):
     config = tmp_path / "config.json"
     config.write_text(json.dumps(s3["cfg"]))
     assert tool.main(["--config", str(config), "--json", "list", "--source", "s3"]) == 0
-    assert json.loads(capsys.readouterr().out.splitlines()[-1]) == {"backups": ["20250101T000000Z"], "source": "s3",
-                                                                    "last_drill": None}
+    listed = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert listed == {"backups": ["20250101T000000Z"], "source": "s3", "last_drill": None,
+                      "contents": {"20250101T000000Z": {"postgres": ["app"], "sqlite": []}}}
 
 
 def test_list_tells_the_last_drills_result(tool, tmp_path, capsys):
@@ -364,3 +370,234 @@ def test_a_file_missing_from_a_backup_is_named(tool, tmp_path):
     (folder / "db-app.dump").unlink()
     with pytest.raises(tool.Failure, match="missing file: .*db-app.dump"):
         tool.verify_sums(folder)
+
+
+# ------------------------------------------------------------------ SQLite files (real files, no server)
+def sqlite_app(path):
+    """A WAL-mode SQLite file as an application keeps it: orders written in batches of ten, one
+    row in `batches` per batch in the same transaction (a consistent copy has 10 orders a batch)."""
+    conn = sqlite3.connect(path, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, batch INTEGER, item TEXT)")
+    conn.execute("CREATE TABLE batches (batch INTEGER PRIMARY KEY)")
+    conn.execute('CREATE TABLE "we ird""name" (x)')
+    conn.commit()
+    return conn
+
+
+def write_batches(conn, first, count):
+    for batch in range(first, first + count):
+        with conn:
+            conn.executemany("INSERT INTO orders (batch, item) VALUES (?, ?)",
+                             [(batch, "x" * 200)] * 10)
+            conn.execute("INSERT INTO batches VALUES (?)", (batch,))
+
+
+def sqlite_config(tmp_path, live, **extra):
+    config = tmp_path / "config.json"
+    cfg = {"backup_dir": str(tmp_path / "backups"), "status_dir": str(tmp_path / "status"), "postgres": False,
+           "sqlite": [{"name": "shop", "path": str(live)}], "compress": "6", "retention_days": 7,
+           "target": {"type": "none"}, "drill": {"checks": [], "source": "local"}, **extra}
+    config.write_text(json.dumps(cfg))
+    return config
+
+
+def run_tool(tool, capsys, *argv):
+    """keel-pg-backup's main with --json: (exit status, result, stderr)."""
+    rc = tool.main(["--json", *argv])
+    out, err = capsys.readouterr()
+    return rc, json.loads(out.splitlines()[-1]) if rc == 0 else None, err
+
+
+@pytest.fixture
+def live_db(tmp_path):
+    live = tmp_path / "app" / "orders.db"
+    live.parent.mkdir()
+    conn = sqlite_app(live)
+    write_batches(conn, 0, 50)
+    yield live, conn
+    conn.close()
+
+
+@pytest.mark.parametrize(("compress", "suffix"), [("6", ".db.gz"), ("0", ".db")])
+def test_a_sqlite_snapshot_taken_while_the_app_writes_is_consistent(tool, tmp_path, capsys, live_db, compress,
+                                                                    suffix):
+    live, _conn = live_db
+    config = sqlite_config(tmp_path, live, compress=compress)
+    stop, written = threading.Event(), []
+
+    def writer():
+        # The application's own connection, in another thread, writing all along.
+        conn = sqlite3.connect(live, timeout=30)
+        batch = 1000
+        while not stop.is_set():
+            write_batches(conn, batch, 1)
+            written.append(batch)
+            batch += 1
+        conn.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        while len(written) < 20:
+            time.sleep(0.01)
+        rc, result, err = run_tool(tool, capsys, "--config", str(config), "backup")
+        during = len(written)
+        while len(written) < during + 20:
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        thread.join()
+    assert rc == 0, err
+    folder = tmp_path / "backups" / result["backup"]
+    manifest = json.loads((folder / "manifest.json").read_text())
+    shop = manifest["sqlite"]["shop"]
+    assert manifest["databases"] == {} and "globals" not in manifest
+    assert shop["integrity_check"] == "ok" and shop["path"] == str(live) and shop["file"] == "sqlite-shop" + suffix
+    tables = shop["tables"]
+    # Writes went on before, during and after the snapshot; it holds whole batches only.
+    assert 50 + 20 <= tables["batches"] < 50 + len(written)
+    assert tables["orders"] == 10 * tables["batches"]
+    assert tables['we ird"name'] == 0
+    # Every file of the folder is in SHA256SUMS, and no -wal or -shm file lies beside the copy.
+    listed = {line.split("  ", 1)[1] for line in (folder / "SHA256SUMS").read_text().splitlines()}
+    assert listed == {p.name for p in folder.iterdir()} - {"SHA256SUMS"} == {"manifest.json", shop["file"]}
+    tool.verify_sums(folder)
+
+
+def test_a_sqlite_drill_checks_sums_counts_and_sentinels(tool, tmp_path, capsys, live_db):
+    live, _conn = live_db
+    checks = [{"database": "shop", "query": "SELECT count(*) FROM batches WHERE batch = 7"}]
+    config = sqlite_config(tmp_path, live, drill={"checks": checks, "source": "local"})
+    rc, result, err = run_tool(tool, capsys, "--config", str(config), "backup")
+    assert rc == 0, err
+    name, folder = result["backup"], tmp_path / "backups" / result["backup"]
+    rc, drilled, err = run_tool(tool, capsys, "--config", str(config), "drill")
+    assert rc == 0, err
+    assert drilled["ok"] and drilled["backup"] == name and drilled["databases"] == ["shop"]
+    assert json.loads((tmp_path / "status" / "last-drill.json").read_text())["ok"] is True
+    # Only scratch files were used, and they are gone; the live file is as it was.
+    assert [p.name for p in (tmp_path / "backups").iterdir()] == [name]
+    assert sqlite3.connect(live).execute("SELECT count(*) FROM orders").fetchone()[0] == 500
+    # A wrong count in the manifest (sums made anew) and a sentinel that finds nothing.
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["sqlite"]["shop"]["tables"]["orders"] = 499
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    (folder / "SHA256SUMS").write_text("".join(f"{hashlib.sha256((folder / f).read_bytes()).hexdigest()}  {f}\n"
+                                               for f in ("manifest.json", "sqlite-shop.db.gz")))
+    checks.append({"database": "shop", "query": "SELECT 1 FROM batches WHERE batch = 999999"})
+    config = sqlite_config(tmp_path, live, drill={"checks": checks, "source": "local"})
+    rc, _result, err = run_tool(tool, capsys, "--config", str(config), "drill")
+    assert rc == 1
+    assert "RESTORE DRILL FAILED" in err and "shop: orders: manifest 499 rows, restored 500" in err
+    assert "sentinel check on shop found nothing: SELECT 1 FROM batches WHERE batch = 999999" in err
+    assert json.loads((tmp_path / "status" / "last-drill.json").read_text())["ok"] is False
+    # A changed snapshot: refused by its sum before anything is unpacked.
+    packed = folder / "sqlite-shop.db.gz"
+    packed.write_bytes(packed.read_bytes()[:-8] + b"\0" * 8)
+    rc, _result, err = run_tool(tool, capsys, "--config", str(config), "drill")
+    assert rc == 1 and "checksum mismatch" in err and "sqlite-shop.db.gz" in err
+
+
+def test_a_confirmed_sqlite_restore_brings_rows_back_while_the_app_has_the_file_open(tool, tmp_path, capsys,
+                                                                                     live_db):
+    live, conn = live_db
+    config = sqlite_config(tmp_path, live)
+    rc, result, err = run_tool(tool, capsys, "--config", str(config), "backup")
+    assert rc == 0, err
+    with conn:
+        conn.execute("DELETE FROM orders WHERE batch < 40")
+    assert conn.execute("SELECT count(*) FROM orders").fetchone()[0] == 100
+    rc, _result, err = run_tool(tool, capsys, "--config", str(config), "restore", "--backup", "latest")
+    assert rc == 1 and "repeat with --confirm" in err
+    rc, restored, err = run_tool(tool, capsys, "--config", str(config), "restore", "--backup", result["backup"],
+                                 "--confirm", "--database", "shop")
+    assert rc == 0, err
+    assert restored["databases"] == ["shop"]
+    # The application's open connection sees the rows again; the file stays in WAL mode.
+    assert conn.execute("SELECT count(*) FROM orders").fetchone()[0] == 500
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    with conn:
+        conn.execute("INSERT INTO batches VALUES (5000)")
+    # A lost file is made anew, with the mode it had.
+    live.chmod(0o640)
+    time.sleep(1.05)  # backups are named by the second
+    rc, result, err = run_tool(tool, capsys, "--config", str(config), "backup")
+    assert rc == 0, err
+    conn.close()
+    for path in live.parent.iterdir():
+        path.unlink()
+    rc, _result, err = run_tool(tool, capsys, "--config", str(config), "restore", "--backup", "latest", "--confirm")
+    assert rc == 0, err
+    assert oct(live.stat().st_mode & 0o777) == "0o640"
+    assert sqlite3.connect(live).execute("SELECT count(*) FROM batches").fetchone()[0] == 51
+    rc, _result, err = run_tool(tool, capsys, "--config", str(config), "restore", "--backup", "latest", "--confirm",
+                                "--database", "nosuch")
+    assert rc == 1 and "has no dump of nosuch" in err
+
+
+def test_sqlite_backups_are_pruned_listed_and_copied_like_the_dumps(tool, tmp_path, capsys, live_db, s3):
+    live, _conn = live_db
+    root = tmp_path / "backups"
+    aged, recent = ago(tool, 9), ago(tool, 2)
+    for name in (aged, recent):
+        make_backup(root, name)
+    config = sqlite_config(tmp_path, live, target=s3["target"])
+    rc, result, err = run_tool(tool, capsys, "--config", str(config), "backup")
+    assert rc == 0, err
+    new = result["backup"]
+    assert tool.complete_backups(root) == [recent, new]
+    # The same off-host copy: the new backup and the kept one S3 lacked.
+    assert tool.S3(s3["target"]).complete() == [recent, new]
+    assert (s3["folder"] / new / "sqlite-shop.db.gz").read_bytes() == (root / new / "sqlite-shop.db.gz").read_bytes()
+    for source in ("local", "s3"):
+        rc, listed, err = run_tool(tool, capsys, "--config", str(config), "list", "--source", source)
+        assert rc == 0, err
+        assert listed["backups"] == [recent, new]
+        assert listed["contents"][new] == {"postgres": [], "sqlite": ["shop"]}
+        assert listed["contents"][recent] == {"postgres": ["app"], "sqlite": []}
+    # A backup whose manifest cannot be read is still listed (by its SHA256SUMS), its contents unknown.
+    (root / recent / "manifest.json").unlink()
+    rc, listed, err = run_tool(tool, capsys, "--config", str(config), "list")
+    assert rc == 0, err
+    assert listed["backups"] == [recent, new] and listed["contents"][recent] is None
+    # The drill reads the copy in S3 too.
+    rc, drilled, err = run_tool(tool, capsys, "--config", str(config), "drill", "--source", "s3")
+    assert rc == 0, err
+    assert (drilled["backup"], drilled["source"], drilled["ok"]) == (new, "s3", True)
+
+
+def test_a_host_without_postgres_needs_something_to_back_up(tool, tmp_path, capsys):
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"backup_dir": str(tmp_path / "b"), "postgres": False, "sqlite": [],
+                                  "compress": "6", "retention_days": 7, "target": {"type": "none"}}))
+    rc, _result, err = run_tool(tool, capsys, "--config", str(config), "backup")
+    assert rc == 1 and "nothing to back up" in err
+    assert list((tmp_path / "b").iterdir()) == []
+    config.write_text(json.dumps({"backup_dir": str(tmp_path / "b"), "postgres": False,
+                                  "sqlite": [{"name": "gone", "path": str(tmp_path / "gone.db")}],
+                                  "compress": "6", "retention_days": 7, "target": {"type": "none"}}))
+    rc, _result, err = run_tool(tool, capsys, "--config", str(config), "backup")
+    assert rc == 1 and f"the SQLite file {tmp_path / 'gone.db'} (gone) does not exist" in err
+    # Nothing made the missing file, nor left a partial backup.
+    assert not (tmp_path / "gone.db").exists() and list((tmp_path / "b").iterdir()) == []
+
+
+def test_a_corrupt_sqlite_file_fails_the_backup(tool, tmp_path, capsys, live_db):
+    live, conn = live_db
+    conn.close()
+    # An index whose definition no longer matches its entries: readable, but not intact.
+    with sqlite3.connect(live) as plain:
+        plain.execute("CREATE INDEX orders_batch ON orders (batch)")
+        plain.execute("PRAGMA writable_schema=ON")
+        plain.execute("UPDATE sqlite_master SET sql = 'CREATE INDEX orders_batch ON orders (item)'"
+                      " WHERE name = 'orders_batch'")
+    config = sqlite_config(tmp_path, live)
+    rc, _result, err = run_tool(tool, capsys, "--config", str(config), "backup")
+    assert rc == 1 and "integrity_check of the snapshot of" in err, err
+    assert list((tmp_path / "backups").iterdir()) == []
+
+
+def test_gzip_levels_follow_the_dump_setting(tool):
+    assert [tool.gzip_level(v) for v in ("0", "6", "9", "gzip", "gzip:3", "gzip:level=1", "none")] == [
+        0, 6, 9, 6, 3, 1, 0]
