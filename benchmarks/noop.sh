@@ -31,8 +31,9 @@ declare -A playbook=(
   [fabric_scenario1]="playbooks/scenario1.yml"
   [chiroerp]="playbooks/chiroerp_tier1.yml"
   [fivesoffice]="playbooks/5soffice.yml"
+  [fivesoffice_two_vps]="playbooks/5soffice.yml, two VPS"
 )
-order=(host inner_engine compose_stack harden postgres_backup kafka chiroerp fivesoffice fabric_scenario1)
+order=(host inner_engine compose_stack harden postgres_backup kafka chiroerp fivesoffice fivesoffice_two_vps fabric_scenario1)
 [ $# -gt 0 ] && order=("$@")
 
 fabric=no

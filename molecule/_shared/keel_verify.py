@@ -117,6 +117,41 @@ def call_json(runner, method, url, body=None, *, cafile):
     return code, json.loads(text)
 
 
+class VoucherShop:
+    """The 5SOffice stand-in's order API as a runner reaches it (the API's base URL), and the stub chain
+    (its URL, from chain_runner, default the same runner) an order is redeemed on."""
+
+    def __init__(self, runner, api, chain, *, cafile, chain_runner=None):
+        self.runner, self.api, self.chain, self.cafile = runner, api, chain, cafile
+        self.chain_runner = chain_runner or runner
+
+    def call(self, method, path, body=None):
+        return call_json(self.runner, method, self.api + path, body, cafile=self.cafile)
+
+    def order(self, site):
+        """A new order, PENDING."""
+        code, order = self.call("POST", "/orders", {"site": site})
+        assert code == 201 and order["status"] == "PENDING", order
+        return order
+
+    def redeem(self, order):
+        """The order redeemed on the chain: the block of its redemption."""
+        redeem = json.dumps({"order_hash": order["order_hash"]})
+        answer = self.chain_runner.check_output(f"curl -sS -X POST --data {shlex.quote(redeem)} {self.chain}/redeem")
+        return json.loads(answer)["block"]
+
+    def status(self, order):
+        return self.call("GET", f"/orders/{order['order_hash']}")[1]
+
+    def wait_valid(self, order, seconds):
+        """The order once the listener has confirmed its redemption (VALID)."""
+        def valid():
+            answer = self.status(order)
+            return answer if answer["status"] == "VALID" else None
+
+        return wait_for(valid, seconds, "the order to become VALID")
+
+
 class KafkaNode:
     """One node of the kafka role: its container on a test host and the client port it listens on."""
 

@@ -81,20 +81,13 @@ def test_http_is_redirected_to_https(client, site):
 
 
 def test_an_order_becomes_valid_only_when_its_redemption_is_confirmed(host, client):
-    code, order = call(client, "POST", f"{API}/orders", {"site": "reception-1"})
-    assert code == 201 and order["status"] == "PENDING", order
+    shop = keel_verify.VoucherShop(client, API, CHAIN, cafile=ROOT_CA, chain_runner=host)
+    order = shop.order("reception-1")
     url = f"{API}/orders/{order['order_hash']}"
     # Not VALID yet: delivering is refused.
     assert call(client, "POST", f"{url}/deliver", {"by": "reception"})[0] == 409
-    redeem = json.dumps({"order_hash": order["order_hash"]})
-    block = json.loads(host.check_output(f"curl -sS -X POST --data {shlex.quote(redeem)} {CHAIN}/redeem"))["block"]
-
-    def valid_order():
-        answer = call(client, "GET", url)[1]
-        return answer if answer["status"] == "VALID" else None
-
-    valid = wait_for(valid_order, 60, "the order to become VALID")
-    assert valid["redeemed_in_block"] == block
+    block = shop.redeem(order)
+    assert shop.wait_valid(order, 60)["redeemed_in_block"] == block
     # The listener took the block only once CONFIRMATIONS (3) blocks were on top of it.
     state = call(client, "GET", f"{API}/listener")[1]
     assert state["confirmations"] == 3 and state["head"] >= block + 3, state
@@ -196,6 +189,8 @@ def _refused(host, run_playbook, *args):
     ({"fivesoffice_backend_port": 5432}, "port 5432 is wanted by 5SOffice backend and by postgres"),
     ({"fivesoffice_database_name": "orders-db"}, "fivesoffice_database_name"),
     ({"fivesoffice_contract_address": "0x12"}, "is not a contract address"),
+    ({"fivesoffice_database": "sqlite", "fivesoffice_components": ["backend", "portals"]},
+     "fivesoffice_database is sqlite, a file on one host, and keel-5s-vps runs the backend without the listener"),
 ])
 def test_bad_input_is_refused_before_any_change(host, run_playbook, extra, message):
     run = _refused(host, run_playbook, "-e", json.dumps(extra))
