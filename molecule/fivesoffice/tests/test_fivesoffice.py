@@ -191,6 +191,7 @@ def _refused(host, run_playbook, *args):
     ({"fivesoffice_contract_address": "0x12"}, "is not a contract address"),
     ({"fivesoffice_database": "sqlite", "fivesoffice_components": ["backend", "portals"]},
      "fivesoffice_database is sqlite, a file on one host, and keel-5s-vps runs the backend without the listener"),
+    ({"fivesoffice_database": "sqlite"}, "fivesoffice_database is sqlite and keel-5s-vps is in postgres_servers"),
 ])
 def test_bad_input_is_refused_before_any_change(host, run_playbook, extra, message):
     run = _refused(host, run_playbook, "-e", json.dumps(extra))
