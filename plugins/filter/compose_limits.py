@@ -2,12 +2,11 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Put CPU and memory limits, kept as a table per service, into a compose definition."""
 
-import re
 from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.keel.infra.plugins.module_utils import _rules
 
-_MEMORY = re.compile(r"^[0-9]+(\.[0-9]+)?[bkmgBKMG]?$")
 _KEYS = ("cpus", "memory")
 
 
@@ -20,10 +19,9 @@ def _check_value(service, key, value):
         if not ok:
             raise AnsibleFilterError("compose_limits: %s.cpus must be a positive number, got %r" % (service, value))
         return str(value)
-    if not _MEMORY.match(str(value)):
-        raise AnsibleFilterError(
-            "compose_limits: %s.memory must be a size such as 512M or 2G, got %r" % (service, value)
-        )
+    reason = _rules.docker_size(value)  # the sizes the engine reads, as the roles' input checks take them
+    if reason:
+        raise AnsibleFilterError("compose_limits: %s.memory %r %s" % (service, value, reason))
     return str(value)
 
 

@@ -84,6 +84,10 @@ systemd_timespan = _matching(
 time_of_day = _matching(
     'time_of_day', _TIME_OF_DAY,
     "is not a time of day: use HH:MM in 24 hours, such as 04:30")
+dns_label = _matching(
+    'dns_label', DNS_LABEL,
+    "is not a DNS label: use lowercase letters, digits and - (not first or last), at most 63 characters, "
+    "such as acme or acme-2")
 dns_name = _matching(
     'dns_name', DNS_NAME,
     "is not a DNS name: use labels of lowercase letters, digits and - (not first or last), "
@@ -233,7 +237,7 @@ RULES = dict((rule.__name__, rule) for rule in (
     stack_name, login_name, dns_name, host, ip_network, port, positive_int, docker_size, docker_size_or_empty, jvm_size,
     pg_identifier, tz_name, email, http_url, http_url_or_empty, absolute_path, env_name, not_empty,
     ssh_public_key, ssh_authorized_key, slug, file_name, server_name, systemd_size, systemd_timespan,
-    systemd_timespan_or_empty, time_of_day, crypt_hash_or_empty, email_or_empty,
+    systemd_timespan_or_empty, time_of_day, crypt_hash_or_empty, email_or_empty, dns_label,
 ))
 
 

@@ -20,6 +20,10 @@ EXAMPLES = {
     "5soffice": (["postgres.yml"], {"vps1": A, "backup1": B}, {"vps1": {"postgres_backup_ssh_host": B}}),
     "harden": (["harden.yml"], {"web1": A, "db1": B}, {}),
     "scenario1": (["scenario1.yml"], {"fabric1.thermotrace.example": A}, {}),
+    # The example is sized for a 4 vCPU host; the test hosts have 2: smaller plans, the same tenants.
+    "litedesk": (["litedesk.yml"], {"ld1.example.net": A}, {"ld1.example.net": {"litedesk_plans": {
+        plan: {service: {"cpus": 0.1, "memory": "64M"} for service in ("backend", "frontend", "database")}
+        for plan in ("trial", "standard")}}}),
 }
 # What users keep in Vault; test values.
 SECRETS = {
@@ -102,6 +106,17 @@ CASES = [
     ("scenario1", "scenario1.yml", {"base_apt_https_proxy": "proxy.internal"},
      ["base_apt_https_proxy 'proxy.internal'"]),
     ("scenario1", "scenario1.yml", {"fabric_network": {"organizations": []}}, ["fabric_network"]),
+    ("litedesk", "litedesk.yml", {"litedesk_tenants": [{"name": "Acme_1", "plan": "standard"}]},
+     ["litedesk_tenants name 'Acme_1' is not a DNS label"]),
+    ("litedesk", "litedesk.yml", {"litedesk_tenants": [{"name": "acme", "plan": "gold"}]},
+     ["tenant acme has plan 'gold', which litedesk_plans does not define"]),
+    ("litedesk", "litedesk.yml", {"litedesk_mode": "both"}, ["litedesk_mode", "both"]),
+    ("litedesk", "litedesk.yml", {"nginx_sites_absent": ["old site"]}, ["nginx_sites_absent", "'old site'"]),
+    ("litedesk", "litedesk.yml", {"certbot_certificates_absent": ["../live"]},
+     ["certbot_certificates_absent", "'../live'"]),
+    ("litedesk", "litedesk.yml", {"docker_engine_log_max_size": "huge"},
+     ["docker_engine_log_max_size 'huge' is not a size Docker accepts"]),
+    ("litedesk", "litedesk.yml", {"base_timezone": "Moon Base/Crater"}, ["base_timezone 'Moon Base/Crater'"]),
 ]
 
 

@@ -30,6 +30,13 @@ def test_existing_deploy_keys_are_kept():
     assert out["services"]["db"]["deploy"]["resources"]["limits"] == {"pids": 100, "memory": "1G"}
 
 
+@pytest.mark.parametrize("size", ["512MiB", "1GB", "1.5g", "2 GiB", "1024"])
+def test_every_size_the_input_checks_accept_is_taken(size):
+    """The same rule as the roles' input checks (_rules.docker_size): a size they let through never fails here."""
+    out = compose_limits(DEFINITION, {"app": {"memory": size}})
+    assert out["services"]["app"]["deploy"]["resources"]["limits"] == {"memory": size}
+
+
 def test_empty_table_changes_nothing():
     assert compose_limits(DEFINITION, {}) == DEFINITION
 
@@ -41,7 +48,7 @@ def test_empty_table_changes_nothing():
         ({"app": {"cpu": 1}}, "unknown key"),
         ({"app": {"cpus": 0}}, "positive number"),
         ({"app": {"cpus": "many"}}, "positive number"),
-        ({"app": {"memory": "lots"}}, "size such as 512M"),
+        ({"app": {"memory": "lots"}}, "not a size Docker accepts"),
         ({"app": "1G"}, "mapping"),
         (["app"], "must map service names"),
     ],
