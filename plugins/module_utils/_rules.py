@@ -111,6 +111,14 @@ env_name = _matching(
     "is not an environment variable name: use letters, digits and _, not starting with a digit")
 
 
+def boolean(value):
+    # A survey's multiple choice gives the text 'true' or 'false'; anything else (yes, 1, on) is refused
+    # rather than read by chance.
+    if isinstance(value, bool) or (isinstance(value, str) and value.strip().lower() in ('true', 'false')):
+        return None
+    return "is neither true nor false: answer true or false"
+
+
 def host(value):
     text = _text(value)
     if text:
@@ -237,7 +245,7 @@ RULES = dict((rule.__name__, rule) for rule in (
     stack_name, login_name, dns_name, host, ip_network, port, positive_int, docker_size, docker_size_or_empty, jvm_size,
     pg_identifier, tz_name, email, http_url, http_url_or_empty, absolute_path, env_name, not_empty,
     ssh_public_key, ssh_authorized_key, slug, file_name, server_name, systemd_size, systemd_timespan,
-    systemd_timespan_or_empty, time_of_day, crypt_hash_or_empty, email_or_empty, dns_label,
+    systemd_timespan_or_empty, time_of_day, crypt_hash_or_empty, email_or_empty, dns_label, boolean,
 ))
 
 

@@ -331,11 +331,25 @@ def test_restore_needs_the_confirmation(host, run_playbook):
     assert psql(host, "SELECT to_regclass('public.orders') IS NULL") == "t"
 
 
+@pytest.mark.parametrize(("answers", "message"), [
+    ({"postgres_restore_confirm": "yes please"}, "postgres_restore_confirm 'yes please' is neither true nor false"),
+    ({"postgres_restore_confirm": "true", "postgres_restore_databases": "shop; drop"},
+     "postgres_restore_databases ['shop;', 'drop'] has an item 'shop;' that is not a name"),
+], ids=["confirmation not true or false", "database names from a text"])
+def test_survey_answers_that_do_not_fit_are_refused_before_the_restore(host, run_playbook, answers, message):
+    run = run_playbook(RESTORE, "-e", json.dumps({"postgres_restore_backup": "latest", **answers}))
+    assert run.rc != 0
+    assert run.says(message), run.failure()
+    assert psql(host, "SELECT to_regclass('public.orders') IS NULL") == "t"
+
+
 def test_restore_brings_the_table_back_into_the_live_database(host, run_playbook):
     name = complete(host, BACKUPS)[-1]
-    run = run_playbook(RESTORE, "-e", f"postgres_restore_backup={name}", "-e", "postgres_restore_confirm=true",
-                       "-e", '{"postgres_restore_databases": ["shop"]}')
+    # As a job template's survey gives the answers (AWX's extra variables): texts, not a list or a boolean.
+    run = run_playbook(RESTORE, "-e", json.dumps({"postgres_restore_backup": name, "postgres_restore_confirm": "true",
+                                                  "postgres_restore_databases": "shop"}))
     assert run.rc == 0, run.output[-3000:]
+    assert run.says(f"Backup {name} (local) restored into shop ")
     assert psql(host, "SELECT count(*) FROM orders") == "1000"
     assert psql(host, "SELECT note FROM keel_sentinel") == SENTINEL
     assert psql(host, "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = 'orders'") == "postgres"

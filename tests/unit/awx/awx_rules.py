@@ -268,12 +268,14 @@ def credential_errors(credential, credential_types):
     return errors
 
 
-def question_fit_errors(question, option=None, play_default=None, reads_as_bool=False):
+def question_fit_errors(question, option=None, play_default=None, reads_as_bool=False, reads_as_list=False):
     """Whether an answer of this question's type is what the variable takes.
 
     ``option``: the variable's role argument spec, if a role takes it; ``play_default``: its value in the
-    playbook's play vars, if the playbook reads it itself; ``reads_as_bool``: the playbook reads it
-    through ``| bool``. A question only carries a string, an int, a float or (multiselect) a list of strings.
+    playbook's play vars, if the playbook reads it itself; ``reads_as_bool``: the playbook checks it as true or
+    false (the input rule ``boolean``) and reads it through ``| bool``; ``reads_as_list``: the playbook reads it
+    through ``| keel.infra.answer_list``, which splits a text answer into items. A question only carries a
+    string, an int, a float or (multiselect) a list of strings.
     """
     kind, variable = question["type"], question["variable"]
     if option is not None:
@@ -287,10 +289,12 @@ def question_fit_errors(question, option=None, play_default=None, reads_as_bool=
             return ["%r is a %s%s: a %s question does not fit" % (variable, wanted, with_choices, kind)]
         return ["%r: choice %r is not one the role takes" % (variable, c) for c in choices_of(question)
                 if option.get("choices") and c not in option["choices"]]
-    if isinstance(play_default, bool):
-        if not (reads_as_bool and kind == "multiplechoice" and set(choices_of(question)) <= {"true", "false"}):
-            return ["%r is a boolean: ask it as multiplechoice true/false and read it with | bool" % variable]
-        return []
-    if isinstance(play_default, list) and kind != "multiselect":
-        return ["%r is a list: a %s answer is a string" % (variable, kind)]
+    if isinstance(play_default, bool) and not (
+            reads_as_bool and kind == "multiplechoice" and set(choices_of(question)) <= {"true", "false"}):
+        return ["%r is a boolean: ask it as multiplechoice true/false, check it with the input rule boolean "
+                "and read it with | bool" % variable]
+    if isinstance(play_default, list) and kind != "multiselect" and not (
+            reads_as_list and kind in ("text", "textarea")):
+        return ["%r is a list: a %s answer is a string (read it through keel.infra.answer_list to take a text)"
+                % (variable, kind)]
     return []

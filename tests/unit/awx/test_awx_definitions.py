@@ -167,8 +167,13 @@ def fit_errors(playbook, question):
         return rules.question_fit_errors(question, option=options[variable])
     if not re.search(r"\b%s\b" % re.escape(variable), text):
         return ["%r is neither an option of the playbook's roles nor read by %s" % (variable, playbook)]
-    reads_as_bool = bool(re.search(r"\b%s \| bool\b" % re.escape(variable), text))
-    return rules.question_fit_errors(question, play_default=play_vars.get(variable), reads_as_bool=reads_as_bool)
+    name = re.escape(variable)
+    # Checked as true or false on purpose (the input rule boolean) before it is read with | bool.
+    reads_as_bool = bool(re.search(r"\b%s \| bool\b" % name, text)) and bool(
+        re.search(r"\['%s', %s, 'boolean'\]" % (name, name), text))
+    reads_as_list = bool(re.search(r"\b%s \| keel\.infra\.answer_list\b" % name, text))
+    return rules.question_fit_errors(question, play_default=play_vars.get(variable), reads_as_bool=reads_as_bool,
+                                     reads_as_list=reads_as_list)
 
 
 @pytest.mark.parametrize("template", TEMPLATES, ids=[t["name"] for t in TEMPLATES])
@@ -195,8 +200,8 @@ def test_template_credentials_one_per_type_and_their_variables_fit(template):
 
 
 @pytest.mark.parametrize(("playbook", "question"), [
-    # backup_restore: a text answer is a string, which the restore would map over character by character.
-    ("postgres_restore.yml", {"variable": "postgres_restore_databases", "type": "text"}),
+    # A list: an integer is no list, and only a text is split into items (keel.infra.answer_list).
+    ("postgres_restore.yml", {"variable": "postgres_restore_databases", "type": "integer"}),
     # A role's boolean: "false" from a survey is a non-empty string.
     ("fabric.yml", {"variable": "fabric_explorer_enabled", "type": "multiplechoice", "choices": ["false", "true"]}),
     ("harden.yml", {"variable": "postgres_restore_confirm", "type": "text"}),

@@ -148,6 +148,8 @@ def test_credential_inputs_fit_their_type_and_secrets_are_placeholders():
     ({"type": "multiplechoice", "choices": ["a", "c"]}, {"option": {"type": "str", "choices": ["a", "b"]}}, False),
     ({"type": "text"}, {"option": {"type": "dict"}}, False),
     ({"type": "text"}, {"play_default": []}, False),
+    ({"type": "text"}, {"play_default": [], "reads_as_list": True}, True),
+    ({"type": "integer"}, {"play_default": [], "reads_as_list": True}, False),
     ({"type": "text"}, {"play_default": False, "reads_as_bool": True}, False),
     ({"type": "multiplechoice", "choices": ["false", "true"]}, {"play_default": False}, False),
     ({"type": "multiplechoice", "choices": ["false", "true"]}, {"play_default": False, "reads_as_bool": True}, True),

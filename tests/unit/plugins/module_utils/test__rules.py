@@ -10,6 +10,7 @@ DSA = "ssh-dss AAAAB3NzaC1kc3MAAACBAP1/U4EddRIpUt9KnC7s5Of2EbdSPO9EAMMeP4C2USZpR
 GOOD = [
     ("stack_name", "kafka"), ("stack_name", "erp_2-db"), ("login_name", "deploy"), ("login_name", "_svc-1"),
     ("dns_label", "acme"), ("dns_label", "acme-2"), ("dns_label", "a" * 63),
+    ("boolean", True), ("boolean", False), ("boolean", "true"), ("boolean", "false"), ("boolean", "True"),
     ("dns_name", "backup1.example.net"), ("dns_name", "localhost"), ("host", "203.0.113.31"), ("host", "::1"),
     ("host", "backup1"), ("ip_network", "127.0.0.1"), ("ip_network", "172.16.0.0/12"),
     ("ip_network", "10.1.2.3/8"), ("ip_network", "fd00::/8"), ("port", 22), ("port", "65535"), ("positive_int", 5),
@@ -30,6 +31,8 @@ BAD = [
     ("stack_name", "Kafka"), ("stack_name", "-x"), ("login_name", "Deploy"), ("login_name", "1admin"),
     ("dns_label", "Acme_1"), ("dns_label", "acme.example"), ("dns_label", "-acme"), ("dns_label", "acme-"),
     ("dns_label", "a" * 64), ("dns_label", ""), ("dns_label", 7),
+    ("boolean", "yes please"), ("boolean", "yes"), ("boolean", "1"), ("boolean", 1), ("boolean", ""),
+    ("boolean", None),
     ("dns_name", "backup 1"), ("dns_name", "-bad.example"), ("dns_name", ""), ("host", "backup host"),
     ("host", "300.1.1.1.1 x"), ("ip_network", "172.16.0.0/33"),
     ("ip_network", "docker0"), ("ip_network", 12), ("port", 0), ("port", 70000), ("port", "22a"), ("port", True),
