@@ -166,7 +166,8 @@ def main():
         if result[item['address']]['joined_now'] and module.check_mode:
             continue
         env = peer_env(item['msp_id'], item['msp_path'], item['address'], item['tls_root_cert'])
-        height = _height_reader(module, peer, env, channel, item['address'], result)
+        height = _height_reader(module, tools, env, channel, item['address'], result,
+                                catching_up=result[item['address']]['joined_now'])
 
         result[item['address']]['height'] = height()
         if not result[item['address']]['joined_now']:
@@ -184,12 +185,23 @@ def main():
     module.exit_json(changed=any(v['joined_now'] for v in result.values()), peers=result)
 
 
-def _height_reader(module, peer, env, channel, address, result):
-    """A function that asks one peer for its height on the channel."""
+def _height_reader(module, tools, env, channel, address, result, catching_up=False):
+    """A function that asks one peer for its height on the channel.
+
+    catching_up: the peer has just joined from block 0. Until it has processed the config block that added
+    its organization to a running channel, the channel it knows does not count that organization among its
+    readers, and the peer refuses the admin's request (access denied): height 0 then, so that the caller's
+    bounded wait for the catch-up goes on.
+    """
     def height():
-        out = peer(['channel', 'getinfo', '-c', channel], env, 'read the height of %s on %s' % (channel, address))
+        rc, out, err = tools.run(['peer', 'channel', 'getinfo', '-c', channel], env=env)
+        if rc != 0 and catching_up and 'access denied' in (out or '') + (err or ''):
+            return 0
+        if rc != 0:
+            module.fail_json(msg='could not read the height of %s on %s: %s' % (channel, address, cli_error(out, err)),
+                             rc=rc, stdout=out, stderr=err, peers=result)
         try:
-            return parse_getinfo(out)['height']
+            return parse_getinfo(out + err)['height']
         except FabricCliError as exc:
             module.fail_json(msg=str(exc), peers=result)
     return height

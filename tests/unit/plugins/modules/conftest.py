@@ -82,7 +82,9 @@ def fake_kafka():
 
 
 class FakeCli:
-    """A command runner that answers by the first listed word found in the command line, and records every command."""
+    """A command runner that answers by the first listed word found in the command line, and records every command.
+
+    An answer may be a list of answers: given one after the other, the last one again and again."""
 
     def __init__(self, answers):
         self.answers = answers
@@ -92,6 +94,8 @@ class FakeCli:
         self.calls.append(argv)
         for word, answer in self.answers:
             if word in argv:
+                if isinstance(answer, list):
+                    return answer.pop(0) if len(answer) > 1 else answer[0]
                 return answer
         return 0, "", ""
 

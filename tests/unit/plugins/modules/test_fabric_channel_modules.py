@@ -103,3 +103,26 @@ def test_a_joined_peer_that_does_not_catch_up_in_time_is_an_error(run_module, fa
     out = run_module(fabric_peer_channel.main, dict(PEER_ARGS, catch_up_timeout=0), fake)
     assert out.failed
     assert "joined thermotrace but reached only height 3 of 10" in out.result["msg"]
+
+
+# Seen under load: the peer of an organization added to a running channel, just joined from block 0,
+# refuses its admin until it has processed the config block that added the organization.
+DENIED = (1, "", "Error: received bad response, status 500: access denied for [GetChainInfo][thermotrace]: "
+                 "[Failed evaluating policy on signed data during check policy on channel [thermotrace] with policy "
+                 "[/Channel/Application/Readers]]\n")
+
+
+def test_a_just_joined_peer_that_does_not_know_its_organization_yet_is_waited_for(run_module, fake_cli):
+    fake = fake_cli([("newest", (0, "", NEWEST)), ("list", (0, NONE_LISTED, "")),
+                     ("getinfo", [DENIED, DENIED, (0, INFO, "")])])
+    out = run_module(fabric_peer_channel.main, PEER_ARGS, fake)
+    assert not out.failed, out.result
+    assert out.result["peers"][PEER["address"]] == {"joined_now": True, "height": 3}
+    assert len(fake.ran("getinfo")) == 3
+
+
+def test_access_denied_to_a_peer_that_was_already_joined_is_an_error(run_module, fake_cli):
+    fake = fake_cli([("list", (0, LISTED, "")), ("getinfo", DENIED)])
+    out = run_module(fabric_peer_channel.main, PEER_ARGS, fake)
+    assert out.failed and "access denied for [GetChainInfo]" in out.result["msg"]
+    assert len(fake.ran("getinfo")) == 1
