@@ -65,14 +65,9 @@ converge() {
     --limit "$host" -e "@$work/vars-$n.json"
   local wall; wall=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" \
     "$start" "$(date +%s.%N)")
-  python3 - "$log" "$wall" <<'PY'
-import re, sys
-log = open(sys.argv[1]).read()
-took = re.findall(r"Playbook run took (\d+) days?, (\d+) hours?, (\d+) minutes?, (\d+) seconds?", log)
-seconds = sum(int(d) * 86400 + int(h) * 3600 + int(m) * 60 + int(s) for d, h, m, s in took)
-changed = sum(int(c) for c in re.findall(r"^\S+\s+: ok=\d+\s+changed=(\d+)", log, re.M))
-print(seconds, sys.argv[2], changed)
-PY
+  local playbook_s changed
+  read -r playbook_s _ changed < <(python3 benchmarks/log_figures.py "$log")
+  echo "$playbook_s $wall $changed"
 }
 
 echo "--- create and prepare the scenario's hosts" >&2

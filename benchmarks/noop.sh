@@ -63,17 +63,7 @@ for s in "${order[@]}"; do
   start=$(date +%s.%N)
   ANSIBLE_CALLBACKS_ENABLED=ansible.posix.timer molecule_step "$s" converge "$work/$s-noop.log"
   wall=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$start" "$(date +%s.%N)")
-  read -r playbook_s tasks changed < <(python3 - "$work/$s-noop.log" <<'PY'
-import re, sys
-log = open(sys.argv[1]).read()
-took = re.findall(r"Playbook run took (\d+) days?, (\d+) hours?, (\d+) minutes?, (\d+) seconds?", log)
-seconds = sum(int(d) * 86400 + int(h) * 3600 + int(m) * 60 + int(s) for d, h, m, s in took)
-recap = [(int(ok), int(ch), int(sk)) for ok, ch, sk in
-         re.findall(r"^\S+\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=\d+\s+failed=\d+\s+skipped=(\d+)", log, re.M)]
-tasks = max((ok + sk for ok, _, sk in recap), default=0)
-print(seconds, tasks, sum(ch for _, ch, _ in recap))
-PY
-)
+  read -r playbook_s tasks changed < <(python3 benchmarks/log_figures.py "$work/$s-noop.log")
   rows+=("$(printf '%-42s %-18s %8ss %8ss %6s %8s' "${playbook[$s]:-?}" "$s" "$playbook_s" "$wall" "$tasks" "$changed")")
   molecule destroy -s "$s" > /dev/null 2>&1 || true
 done
