@@ -112,4 +112,7 @@ def test_fail2ban_bans_a_burst_through_ufw_and_the_ban_expires(host, ssh, client
     probe = ssh.run(f"timeout 5 bash -c '</dev/tcp/{SERVER}/22' && echo open || echo refused")
     assert probe.stdout.strip() == "refused"
     assert wait_for(lambda: client_address not in banned(host), 40), "the ban did not expire"
+    # Likewise on the way out: the address leaves the list before the unban action has deleted the rule.
+    assert wait_for(lambda: not re.search(rejected, host.check_output("ufw status")), 20), \
+        host.check_output("ufw status")
     assert ssh.login(ADMIN).rc == 0
