@@ -20,6 +20,7 @@ from keel_verify import wait_for
 ROOT = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
 WORK = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "awx"
 SERVER = "keel-awx-server"
+testinfra_hosts = [f"ansible://{SERVER}"]  # the harden job's host (keel-awx-db is the restore's)
 sys.path.insert(0, str(ROOT / "testbed"))
 
 import awx_job  # noqa: E402 - found through the line above
