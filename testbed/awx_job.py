@@ -232,10 +232,33 @@ def private_data_dir(root, *, project, inventory, collections=None):
     return path
 
 
-def write_job_files(path, extra_vars, args):
-    """env/extravars and env/cmdline (0600). Passwords, the environment and the SSH key are not written:
-    AWX hands them to ansible-runner as arguments (suppress_env_files)."""
-    _write(path / "env" / "extravars", yaml.safe_dump(extra_vars))
+class _UnsafeDumper(yaml.SafeDumper):
+    """Every string as `!unsafe`, which Ansible never templates."""
+
+    def represent_str(self, data):
+        return self.represent_scalar("!unsafe", data)
+
+
+_UnsafeDumper.add_representer(str, _UnsafeDumper.represent_str)
+
+
+def extravars_text(extra_vars, trusted=None):
+    """env/extravars as AWX writes it (ALLOW_JINJA_IN_EXTRA_VARS 'template', its default): a variable is
+    written plainly only where the template's own extra_vars hold it with the same value; every other one
+    (survey answers, launch-time values, credentials' extra_vars) has its strings marked `!unsafe`, so Jinja
+    in an answer is never evaluated (jobs.py RunJob.build_extra_vars_file, awx/main/utils/safe_yaml.py)."""
+    trusted = trusted or {}
+    parts = []
+    for name, value in extra_vars.items():
+        dumper = yaml.SafeDumper if name in trusted and trusted[name] == value else _UnsafeDumper
+        parts.append(yaml.dump({name: value}, Dumper=dumper, default_flow_style=False))
+    return "".join(parts)
+
+
+def write_job_files(path, extra_vars, args, trusted=None):
+    """env/extravars (see extravars_text) and env/cmdline, 0600. Passwords, the environment and the SSH key
+    are not written: AWX hands them to ansible-runner as arguments (suppress_env_files)."""
+    _write(path / "env" / "extravars", extravars_text(extra_vars, trusted))
     _write(path / "env" / "cmdline", " ".join(shlex.quote(arg) for arg in args))
 
 
@@ -325,7 +348,10 @@ def launch(spec):
                                limit=spec.get("limit", template.get("limit", "")),
                                tags=spec.get("job_tags", template.get("job_tags", "")),
                                vault_password=spec.get("vault_password"))
-    write_job_files(path, extra_vars, args)
+    extra_vars.update({"awx_job_id": int(ident), "tower_job_id": int(ident),  # RunJob's awx_meta_vars
+                       "awx_job_template_name": template["name"], "tower_job_template_name": template["name"],
+                       "awx_job_launch_type": "manual", "tower_job_launch_type": "manual"})
+    write_job_files(path, extra_vars, args, trusted=template.get("extra_vars"))
     result = run_job(path, ident=ident, playbook=template["playbook"], image=spec["image"], network=spec["network"],
                      passwords=passwords, env=job_env(ident, 1, env), ssh_key=machine.get("ssh_key_data"))
     artifacts = Path(result.artifact_dir)

@@ -78,6 +78,8 @@ def test_the_job_ran_as_awx_runs_it(first_job):
     job = Path(first_job["private_data_dir"])
     # The machine credential's user, sudo with its password asked for, and the vault credential's prompt.
     assert (job / "env" / "cmdline").read_text() == "-u deploy --become-method sudo --ask-become-pass --ask-vault-pass"
+    # The survey's answers as AWX writes them: never templated (they reached sshd all the same, below).
+    assert "!unsafe 'sshd_log_level': !unsafe 'VERBOSE'" in (job / "env" / "extravars").read_text()
     assert {(path.name, path.stat().st_mode & 0o777) for path in (job / "env").iterdir()} == {
         ("cmdline", 0o600), ("extravars", 0o600)}
     command = json.loads((Path(first_job["artifacts"]) / "command").read_text())

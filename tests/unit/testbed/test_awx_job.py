@@ -87,7 +87,7 @@ def test_the_private_data_dir_has_awxs_layout_and_modes(tmp_path):
     assert path.stat().st_mode & 0o777 == 0o700
     assert (path / "project" / "playbooks" / "site.yml").is_file()
     assert (path / "inventory" / "hosts").stat().st_mode & 0o777 == 0o700
-    assert yaml.safe_load((path / "env" / "extravars").read_text()) == {"a": "true"}
+    assert (path / "env" / "extravars").read_text() == "!unsafe 'a': !unsafe 'true'\n"
     assert (path / "env" / "cmdline").read_text() == "-u deploy"
     assert all((path / "env" / name).stat().st_mode & 0o777 == 0o600 for name in ("extravars", "cmdline"))
     assert not (path / "env" / "passwords").exists() and (path / "cp").is_dir()
@@ -107,3 +107,11 @@ def test_the_environment_puts_the_projects_collections_first():
 def test_a_boolean_is_no_integer_answer():
     errors = awx_job.job_extra_vars({}, SPEC, {"backup": "b1", "confirm": "true", "forks": True})[1]
     assert errors == ["Value True for 'forks' expected to be an integer."]
+
+
+def test_extra_vars_other_than_the_templates_own_are_never_templated():
+    text = awx_job.extravars_text({"a": "{{ lookup('pipe', 'id') }}", "b": "x", "c": ["y", 1]}, {"b": "x"})
+    # AWX's own output: keys too, as every string of a variable not trusted.
+    assert text.splitlines() == ["!unsafe 'a': !unsafe '{{ lookup(''pipe'', ''id'') }}'", "b: x", "!unsafe 'c':",
+                                 "- !unsafe 'y'", "- 1"]
+    assert yaml.safe_load(text.replace("!unsafe ", "")) == {"a": "{{ lookup('pipe', 'id') }}", "b": "x", "c": ["y", 1]}
