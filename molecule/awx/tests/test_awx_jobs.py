@@ -7,28 +7,19 @@ relaunch it, launch it with a wrong vault password, and with survey answers AWX 
 
 import copy
 import json
-import os
 import shutil
 import subprocess
 import sys
 import urllib.request
 from pathlib import Path
 
+import awx_job  # testbed/awx_job.py, put on sys.path by awx_helpers
 import pytest
+from awx_helpers import WORK
 from keel_verify import wait_for
 
-ROOT = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
-WORK = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "awx"
 SERVER = "keel-awx-server"
 testinfra_hosts = [f"ansible://{SERVER}"]  # the harden job's host (keel-awx-db is the restore's)
-sys.path.insert(0, str(ROOT / "testbed"))
-
-import awx_job  # noqa: E402 - found through the line above
-
-
-@pytest.fixture(scope="module")
-def launch():
-    return json.loads((WORK / "launch.json").read_text())
 
 
 @pytest.fixture(scope="module")

@@ -3,29 +3,14 @@ AWX 24.6.1 runs them (testbed/awx_job.py): answers as a survey types them (the d
 confirmation as the choice "true" or "false"), deploy over SSH with sudo by password.
 """
 
-import json
-import os
-import sys
-from pathlib import Path
-
+import awx_job  # testbed/awx_job.py, put on sys.path by awx_helpers (imported by conftest.py)
 import pytest
 import testinfra
 
-ROOT = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
-WORK = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "awx"
 DB = "keel-awx-db"
 SENTINEL = "SELECT note FROM keel_sentinel"
-sys.path.insert(0, str(ROOT / "testbed"))
-
-import awx_job  # noqa: E402 - found through the line above
-
 RESTORE = {"postgres_restore_hosts": "postgres_servers", "postgres_restore_backup": "latest",
            "postgres_restore_source": "local", "postgres_restore_databases": "shop"}
-
-
-@pytest.fixture(scope="module")
-def launch():
-    return json.loads((WORK / "launch.json").read_text())
 
 
 @pytest.fixture(scope="module")
