@@ -14,10 +14,7 @@
 # Usage: benchmarks/awx_relaunch.sh   (after `make testbed`; run as root)
 set -euo pipefail
 
-here="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$here"
-export PATH="$here/.venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$here/.testbed/collections"
-export ANSIBLE_FORCE_COLOR=0 NO_COLOR=1 PY_COLORS=0
+. "$(dirname "$0")/molecule_env.sh"
 MOLECULE_EPHEMERAL_DIRECTORY="$(mktemp -d /var/tmp/keel-awx-bench.XXXXXX)"
 export MOLECULE_EPHEMERAL_DIRECTORY
 trap 'molecule destroy -s awx > /dev/null 2>&1 || true; rm -rf "$MOLECULE_EPHEMERAL_DIRECTORY"' EXIT

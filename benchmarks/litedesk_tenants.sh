@@ -14,10 +14,7 @@
 set -euo pipefail
 
 count="${1:-10}"
-here="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$here"
-export PATH="$here/.venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$here/.testbed/collections"
-export ANSIBLE_FORCE_COLOR=0 NO_COLOR=1 PY_COLORS=0
+. "$(dirname "$0")/molecule_env.sh"
 scenario=litedesk
 host=keel-ld-host
 work="$(mktemp -d /var/tmp/keel-ld-bench.XXXXXX)"

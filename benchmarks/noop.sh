@@ -13,10 +13,7 @@
 #   default: every scenario below; fabric_scenario1 only when the test bed found the Fabric images
 set -euo pipefail
 
-here="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$here"
-export PATH="$here/.venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$here/.testbed/collections"
-export ANSIBLE_FORCE_COLOR=0 NO_COLOR=1 PY_COLORS=0
+. "$(dirname "$0")/molecule_env.sh"
 work="$(mktemp -d /var/tmp/keel-noop.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 
