@@ -139,8 +139,11 @@ def main():
     result = {}
     block = '%s/%s-0.block' % (p['block_dir'].rstrip('/'), channel)
 
-    def peer(args, env, what):
+    def peer(args, env, what, tolerated=None):
+        """The output of a peer command; None when it failed with the tolerated text in its output."""
         rc, out, err = tools.run(['peer'] + args, env=env)
+        if rc != 0 and tolerated and tolerated in (out or '') + (err or ''):
+            return None
         if rc != 0:
             module.fail_json(msg='could not %s: %s' % (what, cli_error(out, err)), rc=rc, stdout=out, stderr=err,
                              peers=result)
@@ -166,7 +169,7 @@ def main():
         if result[item['address']]['joined_now'] and module.check_mode:
             continue
         env = peer_env(item['msp_id'], item['msp_path'], item['address'], item['tls_root_cert'])
-        height = _height_reader(module, tools, env, channel, item['address'], result,
+        height = _height_reader(module, peer, env, channel, item['address'], result,
                                 catching_up=result[item['address']]['joined_now'])
 
         result[item['address']]['height'] = height()
@@ -185,7 +188,7 @@ def main():
     module.exit_json(changed=any(v['joined_now'] for v in result.values()), peers=result)
 
 
-def _height_reader(module, tools, env, channel, address, result, catching_up=False):
+def _height_reader(module, peer, env, channel, address, result, catching_up=False):
     """A function that asks one peer for its height on the channel.
 
     catching_up: the peer has just joined from block 0. Until it has processed the config block that added
@@ -194,14 +197,12 @@ def _height_reader(module, tools, env, channel, address, result, catching_up=Fal
     bounded wait for the catch-up goes on.
     """
     def height():
-        rc, out, err = tools.run(['peer', 'channel', 'getinfo', '-c', channel], env=env)
-        if rc != 0 and catching_up and 'access denied' in (out or '') + (err or ''):
+        out = peer(['channel', 'getinfo', '-c', channel], env, 'read the height of %s on %s' % (channel, address),
+                   tolerated='access denied' if catching_up else None)
+        if out is None:
             return 0
-        if rc != 0:
-            module.fail_json(msg='could not read the height of %s on %s: %s' % (channel, address, cli_error(out, err)),
-                             rc=rc, stdout=out, stderr=err, peers=result)
         try:
-            return parse_getinfo(out + err)['height']
+            return parse_getinfo(out)['height']
         except FabricCliError as exc:
             module.fail_json(msg=str(exc), peers=result)
     return height
