@@ -12,7 +12,7 @@ WORK := $(CURDIR)/.testbed
 COLLECTIONS := $(WORK)/collections
 # Longest first (a clone without .testbed/durations.json starts them in this order).
 SCENARIOS ?= fabric_scenario2 harden fabric_scenario3 fabric_scenario3b fivesoffice fivesoffice_two_vps postgres_backup litedesk chiroerp kafka compose_stack fabric_scenario1 awx kafka_cluster preflight inner_engine \
-  compose_stack_mirror host
+  fabric_awx compose_stack_mirror host
 
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)

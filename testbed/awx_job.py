@@ -10,8 +10,9 @@
   --become-method, --become-user, --ask-become-pass, --ask-vault-pass, --check, --diff, -l, -t) and the prompts
   answered: RunJob.get_password_prompts with create_expect_passwords_data_struct.
 - Credentials of custom types: awx/main/models/credential.py, CredentialType.inject_credential (file injectors
-  rendered into env/tmp* files 0600, whose in-container paths are tower.filename[.label]; env and extra_vars
-  injectors rendered with the inputs and tower.filename).
+  rendered into env/tmp* files 0600, whose in-container paths are tower.filename[.label]; env injectors rendered
+  with the inputs and tower.filename; extra_vars injectors rendered likewise into an env/tmp* file of their own,
+  0400, every string `!unsafe`, given to ansible-playbook as `-e @<its path>` after the job's arguments).
 - The machine credential's key goes to ssh-agent (BaseTask.build_private_data_files: the ssh namespace's
   key is never written to a file of the private data dir; ansible-runner's ssh_key).
 - The environment: BaseTask.build_env (the settings' ANSIBLE_* of awx/settings/defaults.py), RunJob.build_env
@@ -140,7 +141,8 @@ def _write(path, text, mode=0o600):
 
 
 def inject(credential_type, inputs, private_data_dir):
-    """(env, extra_vars) of one credential of a custom type, its file injectors written under env/."""
+    """(env, args) of one credential of a custom type: its file injectors written under env/, its extra_vars
+    injectors into an env/ file of their own that args (`-e @file`) hand to ansible-playbook."""
     namespace = {key: value for key, value in inputs.items() if isinstance(value, bool) or len(value)}
     for field in (credential_type.get("inputs") or {}).get("fields", []):
         if field.get("type") == "boolean" and field["id"] not in inputs:
@@ -151,10 +153,7 @@ def inject(credential_type, inputs, private_data_dir):
     render = sandbox.ImmutableSandboxedEnvironment()
     files = {}
     for label, template in (injectors.get("file") or {}).items():
-        handle, path = tempfile.mkstemp(dir=Path(private_data_dir) / "env")
-        os.close(handle)
-        _write(Path(path), render.from_string(template).render(**namespace))
-        files[label] = "%s/env/%s" % (RUNNER_DIR, Path(path).name)  # get_incontainer_path
+        files[label] = _env_file(private_data_dir, render.from_string(template).render(**namespace), 0o600)
     if files:
         single = [label for label in files if "." not in label]
         filename = files[single[0]] if single else {label.split(".", 1)[1]: path for label, path in files.items()}
@@ -163,7 +162,16 @@ def inject(credential_type, inputs, private_data_dir):
            for name, template in (injectors.get("env") or {}).items()}
     extra = {name: render.from_string(template).render(**namespace)
              for name, template in (injectors.get("extra_vars") or {}).items()}
-    return env, extra
+    args = ["-e", "@" + _env_file(private_data_dir, extravars_text(extra), 0o400)] if extra else []
+    return env, args
+
+
+def _env_file(private_data_dir, text, mode):
+    """A file of the credential's under env/ (tempfile.mkstemp), returned as its path inside the container."""
+    handle, path = tempfile.mkstemp(dir=Path(private_data_dir) / "env")
+    os.close(handle)
+    _write(Path(path), text, mode=mode)
+    return "%s/env/%s" % (RUNNER_DIR, Path(path).name)  # get_incontainer_path
 
 
 def job_args(machine, *, become=False, check=False, diff=False, limit="", tags="", vault_password=None):
@@ -336,17 +344,17 @@ def launch(spec):
     root.mkdir(parents=True, exist_ok=True)
     ident = str(next(_IDENTS))
     path = private_data_dir(root, project=spec["project"], inventory=inventory, collections=spec.get("collections"))
-    env = {}
-    for credential in spec.get("credentials", []):
-        more_env, more_vars = inject(_credential_type(spec["project"], credential["type"]), credential["inputs"], path)
-        env.update(more_env)
-        extra_vars.update(more_vars)
     machine = spec.get("machine", {})
     args, passwords = job_args(machine, become=template.get("become_enabled", False),
                                check=template.get("job_type") == "check", diff=template.get("diff_mode", False),
                                limit=spec.get("limit", template.get("limit", "")),
                                tags=spec.get("job_tags", template.get("job_tags", "")),
                                vault_password=spec.get("vault_password"))
+    env = {}
+    for credential in spec.get("credentials", []):
+        more_env, more_args = inject(_credential_type(spec["project"], credential["type"]), credential["inputs"], path)
+        env.update(more_env)
+        args.extend(more_args)
     extra_vars.update({"awx_job_id": int(ident), "tower_job_id": int(ident),  # RunJob's awx_meta_vars
                        "awx_job_template_name": template["name"], "tower_job_template_name": template["name"],
                        "awx_job_launch_type": "manual", "tower_job_launch_type": "manual"})

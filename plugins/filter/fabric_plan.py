@@ -6,6 +6,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.keel.infra.plugins.module_utils._fabric_network import (
     BASE_DIR,
     admin,
+    admin_key_errors,
     chaincode_stack,
     configtx,
     connection_profile,
@@ -73,6 +74,11 @@ def fabric_orderer_move_errors(fabric_plan, moving, hosts):
     return orderer_move_errors(fabric_plan, moving, hosts)
 
 
+def fabric_admin_key_errors(fabric_plan, msp_id, key_file, key_pem):
+    """What is wrong with the admin key a run brings for one of the inventory's organizations."""
+    return admin_key_errors(fabric_plan, msp_id, key_file, key_pem)
+
+
 def fabric_consenter_changes(fabric_plan, orderer):
     """fabric_channel_consenter's arguments for each channel the moving orderer orders."""
     return consenter_changes(fabric_plan, orderer)
@@ -86,4 +92,5 @@ class FilterModule(object):
                 "fabric_compose": fabric_compose, "fabric_connection_profile": fabric_connection_profile,
                 "fabric_exports": fabric_exports, "fabric_public": fabric_public,
                 "fabric_move_errors": fabric_move_errors, "fabric_orderer_move_errors": fabric_orderer_move_errors,
-                "fabric_consenter_changes": fabric_consenter_changes}
+                "fabric_consenter_changes": fabric_consenter_changes,
+                "fabric_admin_key_errors": fabric_admin_key_errors}

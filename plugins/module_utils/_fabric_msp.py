@@ -14,9 +14,11 @@ Layout under ``path`` (the one cryptogen made familiar, so Fabric's docs apply):
                                          (client.crt + client.key for admins and clients)
 
 Keys are ECDSA P-256 (what Fabric's default BCCSP expects), PKCS#8 PEM, mode 0600.
-Existing keys are never replaced. A certificate is (re)issued when it is missing, expires
-within ``renew_days``, or no longer matches what was asked (names, OU, issuer); a CA is
-never re-issued while its key exists, since every certificate of the org depends on it.
+Existing keys are never replaced, except the admin's signing key when the caller brings one
+(``admin_key``: an admin key held outside the host, such as in an AWX credential). A
+certificate is (re)issued when it is missing, expires within ``renew_days``, or no longer
+matches what was asked (names, OU, issuer); a CA is never re-issued while its key exists,
+since every certificate of the org depends on it.
 """
 
 import datetime
@@ -29,6 +31,7 @@ from ansible_collections.keel.infra.plugins.module_utils._rules import DNS_NAME
 
 try:
     from cryptography import x509
+    from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -284,6 +287,35 @@ def _current_or_issued(cert, key_pub, subject, ca_key, ca_cert, validity_days, r
     return _issue(key_pub, subject, ca_key, ca_cert, validity_days, tls, hosts), True
 
 
+def admin_key_problems(pem):
+    """Why ``pem`` cannot be an organization admin's signing key; [] when it can.
+
+    The one rule for a key brought from outside: the preflight (filter
+    fabric_admin_key_errors) and the module both ask it. No message quotes the key.
+    """
+    try:
+        key = serialization.load_pem_private_key(pem.encode() if isinstance(pem, str) else pem, password=None)
+    except TypeError:
+        return ["the admin key is encrypted; give it unencrypted (the credential or vault keeps it secret)"]
+    except (ValueError, UnsupportedAlgorithm):
+        return ["the admin key is not a PEM private key"]
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
+        kind = ("ECDSA on " + key.curve.name if isinstance(key, ec.EllipticCurvePrivateKey)
+                else "an " + type(key).__name__.strip("_").replace("PrivateKey", "") + " key")
+        return ["the admin key is %s, not ECDSA P-256 (the keys Fabric's MSP signs with; make one with "
+                "`openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`)" % kind]
+    return []
+
+
+def _given_key(writer, path, pem):
+    """The admin key brought by the caller, written at path unless that key is already there."""
+    key = serialization.load_pem_private_key(pem.encode() if isinstance(pem, str) else pem, password=None)
+    current = _load_key(path)
+    if current is None or _public_pem(current) != _public_pem(key):
+        writer.write(path, _key_pem(key), 0o600)
+    return key
+
+
 def _ensure_cert(writer, path, key, subject, ca_key, ca_cert, validity_days, renew_days, tls, hosts):
     cert, issued = _current_or_issued(_load_cert(path), key.public_key(), subject, ca_key, ca_cert, validity_days,
                                       renew_days, tls, hosts)
@@ -326,8 +358,12 @@ def _msp_folder(writer, folder, ca_pem, tls_pem):
 
 
 def ensure_org(path, domain, msp_id, identities, check_mode=False, ca_validity_days=3650,
-               cert_validity_days=825, renew_days=30, country=None, locality=None, requests=None):
+               cert_validity_days=825, renew_days=30, country=None, locality=None, requests=None, admin_key=None):
     """Make or update the org's material under ``path``; return (changed_files, summary).
+
+    ``admin_key``: the admin's signing key (PEM), held outside this host. It takes
+    the place of the admin's key here (0600), and the admin's certificate is issued
+    for it; the admin's TLS pair is still made here.
 
     ``requests``: identities whose keys are made on another host of the
     organization (what ensure_node_keys returned there: name, kind, hosts, public
@@ -341,6 +377,12 @@ def ensure_org(path, domain, msp_id, identities, check_mode=False, ca_validity_d
     problems.extend("identity %r: an admin is made on the host of the organization's CA, not requested from "
                     "another host" % r.get("name") for r in requests if r.get("kind") == "admin")
     parsed = [(r, _parse_request(r, problems)) for r in requests]
+    if admin_key is not None:
+        problems.extend(admin_key_problems(admin_key))
+        admins = [ident["name"] for ident in identities if ident["kind"] == "admin"]
+        if len(admins) != 1:
+            problems.append("an admin key was given, for the organization's one admin identity; the identities "
+                            "have %d admins" % len(admins))
     if problems:
         raise MspError("; ".join(problems))
     writer = Writer(check_mode)
@@ -356,7 +398,10 @@ def ensure_org(path, domain, msp_id, identities, check_mode=False, ca_validity_d
     for ident in identities:
         layout = _Identity(path, domain, ident)
         _msp_folder(writer, layout.msp, ca_pem, tls_pem)
-        sign_key = _ensure_key(writer, layout.sign_key_path, generated)
+        if admin_key is not None and layout.kind == "admin":
+            sign_key = _given_key(writer, layout.sign_key_path, admin_key)
+        else:
+            sign_key = _ensure_key(writer, layout.sign_key_path, generated)
         _ensure_cert(writer, layout.sign_cert_path, sign_key, layout.sign_subject, ca_key, ca_cert,
                      cert_validity_days, renew_days, False, [])
         tls_pair_key = _ensure_key(writer, layout.tls_key_path, generated)

@@ -11,7 +11,7 @@ filter and the tests call it directly.
 
 import re
 
-from ansible_collections.keel.infra.plugins.module_utils._fabric_msp import MSP_ID
+from ansible_collections.keel.infra.plugins.module_utils._fabric_msp import MSP_ID, admin_key_problems
 from ansible_collections.keel.infra.plugins.module_utils._rules import DNS_LABEL, DNS_NAME
 
 # Names used in file paths, container names and keys: a DNS label.
@@ -1058,3 +1058,27 @@ def connection_profile(fabric_plan, org_name, channel_name, admin_password=""):
         "peers": dict((p["fqdn"], {"url": "grpcs://" + p["endpoint"], "tlsCACerts": {"path": p["tls_ca"]}})
                       for p in peers if p["fqdn"] in own),
     }
+
+
+def admin_key_errors(fabric_plan, msp_id, key_file, key_pem):
+    """What is wrong with the admin key a run brings (fabric_admin_msp_id, fabric_admin_key_file); [] when fine.
+
+    ``key_pem`` is the file's text, read on the controller by the caller ('' when
+    it is no file there). No message quotes the key.
+    """
+    if not msp_id and not key_file:
+        return []
+    if not msp_id or not key_file:
+        empty = "fabric_admin_key_file" if msp_id else "fabric_admin_msp_id"
+        return ["fabric_admin_msp_id and fabric_admin_key_file go together (the organization, and the file on the "
+                "controller with its admin's key); %s is empty" % empty]
+    errors = []
+    own = [org["msp_id"] for org in fabric_plan["orgs"].values() if not org["imported"]]
+    if msp_id not in own:
+        errors.append("fabric_admin_msp_id %s is not an organization whose keys this inventory makes (%s)"
+                      % (msp_id, ", ".join(own) or "none"))
+    if not key_pem:
+        errors.append("fabric_admin_key_file %s is not a file on the controller, or it is empty" % key_file)
+    else:
+        errors.extend("fabric_admin_key_file %s: %s" % (key_file, problem) for problem in admin_key_problems(key_pem))
+    return errors

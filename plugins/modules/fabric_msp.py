@@ -16,6 +16,8 @@ description:
     within O(renew_days), or no longer matches its identity (names, OU, TLS host names, issuing CA). A CA
     certificate is not re-issued while its key exists.
   - Keys are ECDSA P-256 in PKCS#8 PEM files with mode C(0600); certificates are C(0644).
+  - With O(admin_key), the organization's admin signs with a key held outside the host (for example in an AWX
+    credential) - it replaces the admin's key here and the admin's certificate is issued for it.
   - An organization's nodes may run on several hosts. Its CA is on one of them, which runs the module with
     O(requests) - the other hosts' nodes, with their public keys - and issues their certificates for those public
     keys (or returns the current ones while they still fit). Each other host runs it with O(ca_on_this_host=false)
@@ -130,6 +132,14 @@ options:
       tls_cert:
         description: Its current TLS certificate (PEM), kept while it still fits.
         type: str
+  admin_key:
+    description:
+      - The admin identity's signing key (PEM, ECDSA P-256, unencrypted), held outside this host. It is written as
+        the admin's key (mode C(0600)) unless that key is there already, replacing the one there, and the admin's
+        certificate is issued for it by the organization's CA; the admin's TLS pair is still made here.
+      - Needs exactly one identity of kind C(admin), and the organization's CA on this host.
+      - Never logged. A key of another kind or curve fails the task before any file is written.
+    type: str
   certificates:
     description:
       - With O(ca_on_this_host=false), what the CA's host returned (its RV(ca_cert), RV(tls_ca_cert) and
@@ -181,6 +191,14 @@ EXAMPLES = r"""
         hosts: [localhost, 127.0.0.1]
       - name: admin
         kind: admin
+
+- name: The orderers' admin signs with the key that an AWX credential injected as a file
+  keel.infra.fabric_msp:
+    path: /var/lib/keel/fabric/orderer.example.com
+    domain: orderer.example.com
+    msp_id: OrdererMSP
+    identities: [{name: orderer1, kind: orderer}, {name: admin, kind: admin}]
+    admin_key: "{{ lookup('ansible.builtin.file', fabric_admin_key_file) }}"
 
 - name: MRO Lab's public material, from the definition MRO Lab exported
   keel.infra.fabric_msp:
@@ -311,6 +329,7 @@ def main():
             country=dict(type="str"),
             locality=dict(type="str"),
             ca_on_this_host=dict(type="bool", default=True),
+            admin_key=dict(type="str", no_log=True),
             requests=dict(
                 type="list",
                 elements="dict",
@@ -344,7 +363,8 @@ def main():
                 ),
             ),
         ),
-        mutually_exclusive=[("public", "requests"), ("public", "certificates"), ("requests", "certificates")],
+        mutually_exclusive=[("public", "requests"), ("public", "certificates"), ("requests", "certificates"),
+                            ("public", "admin_key")],
         supports_check_mode=True,
     )
     if not HAS_CRYPTOGRAPHY:
@@ -375,6 +395,7 @@ def main():
             country=params["country"],
             locality=params["locality"],
             requests=params["requests"],
+            admin_key=params["admin_key"],
         )
     except MspError as exc:
         module.fail_json(msg="fabric_msp: %s" % exc)
@@ -391,6 +412,9 @@ def main():
 
 
 def _node_keys(module, params):
+    if params["admin_key"] is not None:
+        module.fail_json(msg="fabric_msp: an admin key goes to the host of the organization's CA "
+                             "(ca_on_this_host: true), which issues the admin's certificate")
     if params["requests"]:
         module.fail_json(msg="fabric_msp: requests are issued on the host of the organization's CA "
                              "(ca_on_this_host: true)")

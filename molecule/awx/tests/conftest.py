@@ -1,12 +1,5 @@
-"""Fixtures of the awx scenario's tests: the first job's launch (converge.yml wrote it), which the tests
-launch again with changes."""
+"""Fixtures of the awx scenario's tests: the first job's launch and result (molecule/_shared/awx_helpers.py)."""
 
-import json
+from awx_helpers import first_job, launch
 
-import pytest
-from awx_helpers import WORK
-
-
-@pytest.fixture(scope="module")
-def launch():
-    return json.loads((WORK / "launch.json").read_text())
+__all__ = ["first_job", "launch"]  # fixtures, found by pytest here

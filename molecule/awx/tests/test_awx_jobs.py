@@ -15,16 +15,11 @@ from pathlib import Path
 
 import awx_job  # testbed/awx_job.py, put on sys.path by awx_helpers
 import pytest
-from awx_helpers import WORK
+from awx_helpers import WORK, job_text
 from keel_verify import wait_for
 
 SERVER = "keel-awx-server"
 testinfra_hosts = [f"ansible://{SERVER}"]  # the harden job's host (keel-awx-db is the restore's)
-
-
-@pytest.fixture(scope="module")
-def first_job():
-    return json.loads((WORK / "first_job.json").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -44,12 +39,6 @@ def ssh(address, user, command, key=WORK / "deploy_ed25519"):
         ["ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
          "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR", "-i", str(key), f"{user}@{address}", command],
         capture_output=True, text=True, timeout=60, check=False, stdin=subprocess.DEVNULL)
-
-
-def job_text(result):
-    """Everything the job leaves for AWX to show and keep: its events, stdout and artifacts."""
-    files = [path for path in Path(result["artifacts"]).rglob("*") if path.is_file()]
-    return "\n".join(path.read_text(errors="replace") for path in files)
 
 
 def secrets(launch, host):

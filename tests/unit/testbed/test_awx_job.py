@@ -54,19 +54,27 @@ def test_the_inventory_is_a_script_that_prints_the_imported_json(tmp_path):
     assert json.loads(printed) == data
 
 
-def test_file_injectors_write_root_only_files_named_in_the_env_injector(tmp_path):
+def test_file_injectors_write_root_only_files_named_in_the_env_and_extra_vars_injectors(tmp_path):
     (tmp_path / "env").mkdir()
     key = {"id": "key", "type": "string", "secret": True, "format": "ssh_private_key"}
     kind = {"inputs": {"fields": [{"id": "cert", "type": "string"}, key]},
             "injectors": {"file": {"template.cert": "{{ cert }}", "template.key": "{{ key }}"},
-                          "env": {"ADMIN_CERT": "{{ tower.filename.cert }}", "ADMIN_KEY": "{{ tower.filename.key }}"},
-                          "extra_vars": {"msp": "Org1MSP"}}}
-    env, extra = awx_job.inject(kind, {"cert": "CERT", "key": "KEY"}, tmp_path)
-    assert extra == {"msp": "Org1MSP"}
-    for variable, content in (("ADMIN_CERT", "CERT"), ("ADMIN_KEY", "KEY\n")):
-        assert env[variable].startswith("/runner/env/tmp")
-        written = tmp_path / "env" / Path(env[variable]).name
-        assert written.read_text() == content and written.stat().st_mode & 0o777 == 0o600
+                          "env": {"ADMIN_CERT": "{{ tower.filename.cert }}"},
+                          "extra_vars": {"msp": "Org1MSP", "admin_key_file": "{{ tower.filename.key }}"}}}
+    env, args = awx_job.inject(kind, {"cert": "CERT", "key": "KEY"}, tmp_path)
+    assert env["ADMIN_CERT"].startswith("/runner/env/tmp")
+    written = tmp_path / "env" / Path(env["ADMIN_CERT"]).name
+    assert written.read_text() == "CERT" and written.stat().st_mode & 0o777 == 0o600
+    # extra_vars: a file of their own, read-only, every string !unsafe, handed on as -e @file.
+    assert args[0] == "-e" and args[1].startswith("@/runner/env/tmp")
+    extra = tmp_path / "env" / Path(args[1][1:]).name
+    assert extra.stat().st_mode & 0o777 == 0o400
+    values = yaml.safe_load(extra.read_text().replace("!unsafe ", ""))
+    assert values["msp"] == "Org1MSP"
+    key_file = tmp_path / "env" / Path(values["admin_key_file"]).name
+    assert key_file.read_text() == "KEY\n" and key_file.stat().st_mode & 0o777 == 0o600
+    assert "!unsafe 'msp': !unsafe 'Org1MSP'" in extra.read_text()
+    assert awx_job.inject({"injectors": {"env": {"A": "b"}}}, {}, tmp_path) == ({"A": "b"}, [])
 
 
 def test_the_command_line_and_the_prompts_answered():

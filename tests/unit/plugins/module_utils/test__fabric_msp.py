@@ -6,13 +6,14 @@ import stat
 import pytest
 from ansible_collections.keel.infra.plugins.module_utils._fabric_msp import (
     MspError,
+    admin_key_problems,
     ensure_node_keys,
     ensure_org,
     ensure_public,
 )
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 DOMAIN = "manufacturer.example.com"
@@ -337,3 +338,77 @@ def test_admins_stay_on_the_ca_host_and_a_ca_host_does_not_request(tmp_path):
     ensure_org(ca_host, ORDERER_DOMAIN, "OrdererMSP", CA_HOST_IDENTITIES)
     with pytest.raises(MspError, match="holds this organization's CA key"):
         ensure_node_keys(ca_host, ORDERER_DOMAIN, "OrdererMSP", REMOTE)
+
+
+def pem(key, password=None):
+    encryption = (serialization.BestAvailableEncryption(password) if password
+                  else serialization.NoEncryption())
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption).decode()
+
+
+def read(path):
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def public(key):
+    return key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def test_an_admin_key_brought_from_outside_replaces_the_admins_key_and_gets_its_certificate(org):
+    base = org[0]
+    admin = os.path.join(base, "admins", "admin." + DOMAIN)
+    peer_key = read(os.path.join(base, "peers", "peer0." + DOMAIN, "msp/keystore/priv_sk"))
+    tls_key = read(os.path.join(admin, "tls/client.key"))
+    brought = ec.generate_private_key(ec.SECP256R1())
+    key_path, cert_path = os.path.join(admin, "msp/keystore/priv_sk"), os.path.join(admin, "msp/signcerts/cert.pem")
+    changed = ensure_org(base, DOMAIN, "ManufacturerMSP", IDENTITIES, admin_key=pem(brought))[0]
+    assert sorted(changed) == [key_path, cert_path]
+    assert mode(key_path) == 0o600
+    written = serialization.load_pem_private_key(read(key_path), password=None)
+    assert public(written) == public(brought)
+    admin_cert = cert(cert_path)
+    assert admin_cert.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo) == public(brought)
+    assert signed_by(admin_cert, cert(os.path.join(base, "ca/ca.crt")))
+    assert admin_cert.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)[0].value == "admin"
+    # Nothing else moved: the peer's key, the admin's TLS key (made here, as before).
+    assert read(os.path.join(base, "peers", "peer0." + DOMAIN, "msp/keystore/priv_sk")) == peer_key
+    assert read(os.path.join(admin, "tls/client.key")) == tls_key
+    # The same key again (in another PEM form) changes nothing; check mode with a new one writes nothing.
+    sec1 = brought.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                 serialization.NoEncryption()).decode()
+    assert ensure_org(base, DOMAIN, "ManufacturerMSP", IDENTITIES, admin_key=sec1)[0] == []
+    other = ec.generate_private_key(ec.SECP256R1())
+    changed = ensure_org(base, DOMAIN, "ManufacturerMSP", IDENTITIES, admin_key=pem(other), check_mode=True)[0]
+    assert sorted(changed) == [key_path, cert_path]
+    assert public(serialization.load_pem_private_key(read(key_path), password=None)) == public(brought)
+
+
+@pytest.mark.parametrize("key, message", [
+    (ec.generate_private_key(ec.SECP384R1()), "is ECDSA on secp384r1, not ECDSA P-256"),
+    (rsa.generate_private_key(public_exponent=65537, key_size=2048), "is an RSA key, not ECDSA P-256"),
+    (ed25519.Ed25519PrivateKey.generate(), "is an Ed25519 key, not ECDSA P-256"),
+])
+def test_an_admin_key_fabric_cannot_sign_with_is_refused_before_anything_is_written(tmp_path, key, message):
+    text = pem(key)
+    problems = admin_key_problems(text)
+    assert len(problems) == 1 and message in problems[0] and "openssl genpkey" in problems[0]
+    with pytest.raises(MspError, match=message):
+        ensure_org(str(tmp_path / "org"), DOMAIN, "ManufacturerMSP", IDENTITIES, admin_key=text)
+    assert not os.path.exists(tmp_path / "org")
+
+
+def test_admin_key_problems_name_encrypted_and_unreadable_keys_without_quoting_them():
+    key = ec.generate_private_key(ec.SECP256R1())
+    assert admin_key_problems(pem(key)) == []
+    assert admin_key_problems(pem(key, b"pass")) == [
+        "the admin key is encrypted; give it unencrypted (the credential or vault keeps it secret)"]
+    assert admin_key_problems("CHANGE-ME: the admin's key") == ["the admin key is not a PEM private key"]
+
+
+def test_an_admin_key_needs_one_admin_identity(tmp_path):
+    key = pem(ec.generate_private_key(ec.SECP256R1()))
+    for identities, count in (([IDENTITIES[0]], 0), (IDENTITIES + [{"name": "admin2", "kind": "admin"}], 2)):
+        with pytest.raises(MspError, match="the identities have %d admins" % count):
+            ensure_org(str(tmp_path / "org"), DOMAIN, "ManufacturerMSP", identities, admin_key=key)

@@ -4,6 +4,8 @@ import copy
 
 import pytest
 from ansible_collections.keel.infra.plugins.module_utils import _fabric_network as fn
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 NETWORK = {
     "name": "thermotrace",
@@ -367,3 +369,39 @@ def test_two_orderers_of_a_channel_of_two_cannot_be_replaced_without_losing_its_
     network["orderers"][1]["host"] = "h4"
     errors = fn.orderer_move_errors(fn.plan(network, "h1"), {"orderer2.orderer.example.com": "h2"}, ["h1", "h2", "h4"])
     assert any("stops 1 of the 2 orderers" in error for error in errors), errors
+
+
+# A throwaway admin key, made for the test run.
+P256_KEY = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+
+
+def test_an_admin_key_brought_for_one_of_the_inventorys_organizations_passes():
+    plan = fn.plan(NETWORK, "h1")
+    assert fn.admin_key_errors(plan, "", "", "") == []
+    assert fn.admin_key_errors(plan, "ManufacturerMSP", "/runner/env/tmpab12", P256_KEY) == []
+
+
+@pytest.mark.parametrize("msp_id, key_file, pem, message", [
+    ("ManufacturerMSP", "", "", "fabric_admin_msp_id and fabric_admin_key_file go together (the organization, and "
+                                "the file on the controller with its admin's key); fabric_admin_key_file is empty"),
+    ("", "/keys/admin.pem", P256_KEY, "go together (the organization, and the file on the controller with its "
+                                      "admin's key); fabric_admin_msp_id is empty"),
+    ("CarrierMSP", "/keys/admin.pem", P256_KEY, "fabric_admin_msp_id CarrierMSP is not an organization whose keys "
+                                                "this inventory makes (OrdererMSP, ManufacturerMSP, MROLabMSP, "
+                                                "NeutralMSP)"),
+    ("ManufacturerMSP", "/keys/missing.pem", "", "fabric_admin_key_file /keys/missing.pem is not a file on the "
+                                                 "controller, or it is empty"),
+    ("ManufacturerMSP", "/keys/admin.pem", "CHANGE-ME", "fabric_admin_key_file /keys/admin.pem: the admin key is "
+                                                        "not a PEM private key"),
+])
+def test_each_problem_of_a_brought_admin_key_is_named(msp_id, key_file, pem, message):
+    errors = fn.admin_key_errors(fn.plan(NETWORK, "h1"), msp_id, key_file, pem)
+    assert len(errors) == 1 and message in errors[0]
+    assert "PRIVATE KEY" not in errors[0]
+
+
+def test_a_partners_organization_cannot_get_an_admin_key_here():
+    plan = fn.plan(MANUFACTURER_ONLY, "m1", partners=PARTNERS)
+    assert fn.admin_key_errors(plan, "MROLabMSP", "/keys/admin.pem", P256_KEY) == [
+        "fabric_admin_msp_id MROLabMSP is not an organization whose keys this inventory makes (ManufacturerMSP)"]
