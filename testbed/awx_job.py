@@ -140,9 +140,10 @@ def _write(path, text, mode=0o600):
     return path
 
 
-def inject(credential_type, inputs, private_data_dir):
+def inject(credential_type, inputs, private_data_dir, container_dir=RUNNER_DIR):
     """(env, args) of one credential of a custom type: its file injectors written under env/, its extra_vars
-    injectors into an env/ file of their own that args (`-e @file`) hand to ansible-playbook."""
+    injectors into an env/ file of their own that args (`-e @file`) hand to ansible-playbook. Paths are given
+    as the job sees them, under container_dir (the private data dir itself for a run outside a container)."""
     namespace = {key: value for key, value in inputs.items() if isinstance(value, bool) or len(value)}
     for field in (credential_type.get("inputs") or {}).get("fields", []):
         if field.get("type") == "boolean" and field["id"] not in inputs:
@@ -153,7 +154,8 @@ def inject(credential_type, inputs, private_data_dir):
     render = sandbox.ImmutableSandboxedEnvironment()
     files = {}
     for label, template in (injectors.get("file") or {}).items():
-        files[label] = _env_file(private_data_dir, render.from_string(template).render(**namespace), 0o600)
+        files[label] = _env_file(private_data_dir, container_dir, render.from_string(template).render(**namespace),
+                                 0o600)
     if files:
         single = [label for label in files if "." not in label]
         filename = files[single[0]] if single else {label.split(".", 1)[1]: path for label, path in files.items()}
@@ -162,16 +164,16 @@ def inject(credential_type, inputs, private_data_dir):
            for name, template in (injectors.get("env") or {}).items()}
     extra = {name: render.from_string(template).render(**namespace)
              for name, template in (injectors.get("extra_vars") or {}).items()}
-    args = ["-e", "@" + _env_file(private_data_dir, extravars_text(extra), 0o400)] if extra else []
+    args = ["-e", "@" + _env_file(private_data_dir, container_dir, extravars_text(extra), 0o400)] if extra else []
     return env, args
 
 
-def _env_file(private_data_dir, text, mode):
+def _env_file(private_data_dir, container_dir, text, mode):
     """A file of the credential's under env/ (tempfile.mkstemp), returned as its path inside the container."""
     handle, path = tempfile.mkstemp(dir=Path(private_data_dir) / "env")
     os.close(handle)
     _write(Path(path), text, mode=mode)
-    return "%s/env/%s" % (RUNNER_DIR, Path(path).name)  # get_incontainer_path
+    return "%s/env/%s" % (container_dir, Path(path).name)  # get_incontainer_path
 
 
 def job_args(machine, *, become=False, check=False, diff=False, limit="", tags="", vault_password=None):
@@ -199,14 +201,17 @@ def job_args(machine, *, become=False, check=False, diff=False, limit="", tags="
     return args, expect
 
 
-def job_env(job_id, inventory_id, env=None):
-    """The job's environment: AWX's settings, RunJob's own, then the credentials' (env), then the paths."""
+def job_env(job_id, inventory_id, env=None, private_data_dir=RUNNER_DIR):
+    """The job's environment: AWX's settings, RunJob's own, then the credentials' (env), then the paths.
+
+    AWX_PRIVATE_DATA_DIR is the private data dir where AWX made it, on the control node (BaseTask.build_env),
+    not where the job sees it (/runner)."""
     result = {
         "ANSIBLE_HOST_KEY_CHECKING": "False",
         "ANSIBLE_PARAMIKO_RECORD_HOST_KEYS": "False",
         "ANSIBLE_FORCE_COLOR": "True",
         "ANSIBLE_INVENTORY_UNPARSED_FAILED": "True",
-        "AWX_PRIVATE_DATA_DIR": RUNNER_DIR,
+        "AWX_PRIVATE_DATA_DIR": str(private_data_dir),
         "JOB_ID": str(job_id),
         "INVENTORY_ID": str(inventory_id),
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
@@ -360,7 +365,7 @@ def launch(spec):
                        "awx_job_launch_type": "manual", "tower_job_launch_type": "manual"})
     write_job_files(path, extra_vars, args, trusted=template.get("extra_vars"))
     result = run_job(path, ident=ident, playbook=template["playbook"], image=spec["image"], network=spec["network"],
-                     passwords=passwords, env=job_env(ident, 1, env), ssh_key=machine.get("ssh_key_data"))
+                     passwords=passwords, env=job_env(ident, 1, env, path), ssh_key=machine.get("ssh_key_data"))
     artifacts = Path(result.artifact_dir)
     events = [json.loads(event.read_text()) for event in sorted((artifacts / "job_events").glob("*.json"))]
     stats = next((event["event_data"] for event in events if event.get("event") == "playbook_on_stats"), {})

@@ -149,6 +149,18 @@ def test_a_key_fabric_cannot_sign_with_stops_the_job_before_any_change(launch, h
     assert awx_job.secrets_in(job_text(result), key_lines("admin_key_p384.pem")) == []
 
 
+def test_an_export_for_partners_into_the_jobs_private_data_dir_is_refused_before_any_change(launch, host):
+    # Scenario 2's handshake folders, beside inventory_dir: under AWX, inside the job's private data dir.
+    before = admin_state(host)
+    result = awx_job.launch({**launch, "template": "Keel Fabric export",
+                             "inventory_source": "inventories/awx-fabric-exchange"})
+    assert result["status"] == "failed" and result["failures"] == {HOST: 1}, result["stdout"][-3000:]
+    assert not any(result["changed"].values()), result["changed"]
+    assert ("fabric_export_dir /runner/exchange/manufacturer/export is inside this AWX job's private data dir "
+            "(/runner), which AWX deletes when the job ends") in " ".join(result["stdout"].split())
+    assert admin_state(host) == before
+
+
 def test_the_next_key_in_the_credential_rotates_the_admin_without_restarting_a_node(launch, host):
     containers = host.check_output("docker ps -q --no-trunc | sort")
     result = awx_job.launch(with_key(launch, "admin_key_next.pem"))

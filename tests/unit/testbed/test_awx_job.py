@@ -107,8 +107,11 @@ def test_secrets_in_job_events_are_found(text, found):
 
 
 def test_the_environment_puts_the_projects_collections_first():
-    env = awx_job.job_env(7, 1, {"KEEL_X": "y"})
+    env = awx_job.job_env(7, 1, {"KEEL_X": "y"}, "/var/lib/awx/awx_7_x1")
     assert env["JOB_ID"] == "7" and env["KEEL_X"] == "y" and env["ANSIBLE_HOST_KEY_CHECKING"] == "False"
+    # The control node's path, as AWX sets it; the job itself runs in /runner.
+    assert env["AWX_PRIVATE_DATA_DIR"] == "/var/lib/awx/awx_7_x1"
+    assert env["ANSIBLE_SSH_CONTROL_PATH_DIR"] == "/runner/cp"
     assert env["ANSIBLE_COLLECTIONS_PATH"].split(":")[0] == "/runner/requirements_collections"
 
 
