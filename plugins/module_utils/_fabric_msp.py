@@ -287,6 +287,11 @@ def _current_or_issued(cert, key_pub, subject, ca_key, ca_cert, validity_days, r
     return _issue(key_pub, subject, ca_key, ca_cert, validity_days, tls, hosts), True
 
 
+def _pem_key(pem):
+    """An unencrypted private key from PEM text or bytes."""
+    return serialization.load_pem_private_key(pem.encode() if isinstance(pem, str) else pem, password=None)
+
+
 def admin_key_problems(pem):
     """Why ``pem`` cannot be an organization admin's signing key; [] when it can.
 
@@ -294,7 +299,7 @@ def admin_key_problems(pem):
     fabric_admin_key_errors) and the module both ask it. No message quotes the key.
     """
     try:
-        key = serialization.load_pem_private_key(pem.encode() if isinstance(pem, str) else pem, password=None)
+        key = _pem_key(pem)
     except TypeError:
         return ["the admin key is encrypted; give it unencrypted (the credential or vault keeps it secret)"]
     except (ValueError, UnsupportedAlgorithm):
@@ -309,7 +314,7 @@ def admin_key_problems(pem):
 
 def _given_key(writer, path, pem):
     """The admin key brought by the caller, written at path unless that key is already there."""
-    key = serialization.load_pem_private_key(pem.encode() if isinstance(pem, str) else pem, password=None)
+    key = _pem_key(pem)
     current = _load_key(path)
     if current is None or _public_pem(current) != _public_pem(key):
         writer.write(path, _key_pem(key), 0o600)
